@@ -46,10 +46,10 @@ func TestListenDialEcho(t *testing.T) {
 	is.NoErr(err) // dial
 	defer c.Close()
 	_, err = c.Write([]byte("hello"))
-	is.NoErr(err) // write
+	is.NoErr(err)                                    // write
 	is.NoErr(c.(transport.CloseWriter).CloseWrite()) // half-close
 	got, err := io.ReadAll(c)
-	is.NoErr(err)                   // read to EOF
+	is.NoErr(err)                  // read to EOF
 	is.Equal(string(got), "hello") // echoed
 }
 
@@ -86,9 +86,9 @@ func TestDeadlineUnderSynctest(t *testing.T) {
 		a.SetReadDeadline(start.Add(3 * time.Second))
 		_, err := a.Read(make([]byte, 1))
 		var ne net.Error
-		is.True(err != nil)                        // timed out
+		is.True(err != nil)                         // timed out
 		is.True(asNetErr(err, &ne) && ne.Timeout()) // a timeout error
-		is.Equal(time.Since(start), 3*time.Second) // exactly on fake time
+		is.Equal(time.Since(start), 3*time.Second)  // exactly on fake time
 	})
 }
 
