@@ -121,5 +121,5 @@ func mermaidID(name string) string {
 }
 
 func mermaidEscape(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "[", "#91;", "]", "#93;", "*", "#42;").Replace(s)
+	return strings.NewReplacer(`"`, "#quot;").Replace(s)
 }

@@ -22,6 +22,16 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// quieter moves watermill's chatter one level down, so -v shows our own
+// debug logs and watermill's only at trace level.
+func quieter() map[slog.Level]slog.Level {
+	return map[slog.Level]slog.Level{
+		watermill.LevelTrace: watermill.LevelTrace - 4,
+		slog.LevelDebug:      watermill.LevelTrace,
+		slog.LevelInfo:       slog.LevelDebug,
+	}
+}
+
 // Stats counts what happened to published events.
 type Stats struct {
 	Published uint64 `json:"published"` // handed to watermill
@@ -52,7 +62,7 @@ func New(opts Options) *Bus {
 		// Publish waits for subscribers, so Run publishes in order and a slow
 		// subscriber fills our bounded queue instead of spawning goroutines.
 		BlockPublishUntilSubscriberAck: true,
-	}, watermill.NewSlogLogger(opts.Logger.With("component", "watermill")))
+	}, watermill.NewSlogLoggerWithLevelMapping(opts.Logger.With("component", "watermill"), quieter()))
 	return &Bus{pubsub: ps, queue: make(chan Event, opts.Queue), closing: make(chan struct{}), log: opts.Logger}
 }
 

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/oklog/run"
+
+	"netstages/actors"
+	"netstages/actors/bus"
+	"netstages/cmd/internal/cli"
+	"netstages/protocols/echo"
+	"netstages/transport"
+)
+
+// Run is echod's whole life; ready, if not nil, receives the listening
+// address (tests use it).
+func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
+	cmd := cli.New("echod", "[-addr 127.0.0.1:7007] [-max-conns N] [-max-line BYTES] [-grace D] [-v]",
+		"Echo server: every line a client sends comes back unchanged.", stderr)
+	addr := cmd.Flags.String("addr", "127.0.0.1:7007", "listen address")
+	maxConns := cmd.Flags.Int("max-conns", 10000, "most simultaneous connections; more are told 'busy' and closed (0: no limit)")
+	maxLine := cmd.Flags.Int("max-line", echo.DefaultMaxLine, "longest line in bytes; a longer one gets an error and the connection closes")
+	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long connections may finish before they are closed")
+	if code, done := cmd.Parse(args); done {
+		return code
+	}
+	if cmd.Flags.NArg() > 0 {
+		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
+	}
+	if err := cli.ListenAddr(*addr); err != nil {
+		return cmd.Usagef("-addr: %v", err)
+	}
+	if *maxConns < 0 || *maxLine < 2 || *grace < 0 {
+		return cmd.Usagef("-max-conns, -max-line and -grace must be positive")
+	}
+	log := cmd.Logger()
+
+	ln, err := (&transport.System{}).Listen(context.Background(), "tcp", *addr)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	events := bus.New(bus.Options{Logger: log})
+	counter, err := bus.NewConnCounter(events, func(c bus.ConnCounts) {
+		log.Debug("connections", "active", c.Active, "opened", c.Opened, "refused", c.Refused)
+	})
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	meter := actors.NewMeter()
+	srv := &actors.Server{
+		Name:     "echod",
+		Handle:   echo.Handler(echo.Config{MaxLine: *maxLine}, meter),
+		MaxConns: *maxConns,
+		Refuse:   func(c net.Conn) { io.WriteString(c, "busy: too many connections, try later\n") },
+		Grace:    *grace,
+		Log:      log,
+		Bus:      events,
+	}
+	fmt.Fprintf(stdout, "echod: serving echo on %s (try: nc %s)\n", ln.Addr(), hostPort(ln.Addr()))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan struct{})
+	var g run.Group
+	// Signals: SIGINT or SIGTERM ends the group; this actor stops first.
+	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
+	// Accept loop: interrupted by Shutdown, which stops accepting, lets
+	// connections answer what they have read for -grace, then closes them.
+	// Serve returns when every connection is gone.
+	g.Add(func() error {
+		defer close(served)
+		return srv.Serve(ln)
+	}, func(error) { srv.Shutdown() })
+	// Event bus: stopped only after the server has drained, so the last
+	// connection events are published; then it closes the subscribers.
+	g.Add(func() error { return events.Run(ctx) }, func(error) {
+		<-served
+		events.Close()
+	})
+	// Connection counter: ends when the bus closes.
+	g.Add(counter.Run, func(error) {})
+
+	err = g.Run()
+	c := counter.Counts()
+	fmt.Fprintf(stdout, "echod: stopped; %d connections served, %d refused, %d events dropped\n",
+		c.Opened, c.Refused, events.Stats().Dropped)
+	if err != nil && !errors.As(err, &run.SignalError{}) {
+		return cmd.Failf("%v", err)
+	}
+	return cli.ExitOK
+}
+
+func hostPort(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host + " " + port
+}

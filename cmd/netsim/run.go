@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"netstages/cmd/internal/cli"
+)
+
+// Run dispatches netsim's subcommands.
+func Run(args []string, stdout, stderr io.Writer) int {
+	usage := func() {
+		fmt.Fprintf(stderr, "usage: netsim COMMAND [flags]\n\ncommands:\n  tour    run every protocol over an in-process network and show each pipeline\n\n'netsim COMMAND -h' shows a command's flags.\n")
+	}
+	if len(args) == 0 {
+		usage()
+		return cli.ExitUsage
+	}
+	switch args[0] {
+	case "tour":
+		return runTour(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		usage()
+		return cli.ExitOK
+	case "-version", "--version":
+		fmt.Fprintf(stdout, "netsim %s\n", cli.Version())
+		return cli.ExitOK
+	}
+	fmt.Fprintf(stderr, "netsim: unknown command %q\n", args[0])
+	usage()
+	return cli.ExitUsage
+}
