@@ -12,7 +12,7 @@ import (
 const (
 	TopicConn    = "netstages.conn"    // ConnOpened, ConnClosed, ConnRefused
 	TopicRequest = "netstages.request" // RequestDone
-	TopicPacket  = "netstages.packet"  // PacketSent, PacketReceived, PacketLost
+	TopicPacket  = "netstages.packet"  // PacketSent, PacketReceived, PacketLost, PeerDown, PeerBack
 )
 
 // Event is anything published on the bus.
@@ -96,6 +96,30 @@ type PacketLost struct {
 	At     time.Time `json:"at"`
 }
 
+// PeerDown says a peer that sent heartbeats fell silent for longer than the
+// timeout (pingd -heartbeat-timeout).
+type PeerDown struct {
+	Server  string        `json:"server"`
+	Peer    string        `json:"peer"`
+	LastSeq uint64        `json:"last_seq"`
+	Silence time.Duration `json:"silence_ns"`
+	At      time.Time     `json:"at"`
+}
+
+// PeerBack says a peer reported down sent a heartbeat again.
+type PeerBack struct {
+	Server string        `json:"server"`
+	Peer   string        `json:"peer"`
+	Seq    uint64        `json:"seq"`
+	Down   time.Duration `json:"down_ns"`
+	At     time.Time     `json:"at"`
+}
+
+func (PeerDown) Topic() string { return TopicPacket }
+func (PeerBack) Topic() string { return TopicPacket }
+func (PeerDown) Kind() string  { return "peer.down" }
+func (PeerBack) Kind() string  { return "peer.back" }
+
 func (ConnOpened) Topic() string     { return TopicConn }
 func (ConnClosed) Topic() string     { return TopicConn }
 func (ConnRefused) Topic() string    { return TopicConn }
@@ -131,6 +155,10 @@ func decodeEvent(kind string, payload []byte) (Event, error) {
 		e, err = unmarshal[PacketReceived](payload)
 	case "packet.lost":
 		e, err = unmarshal[PacketLost](payload)
+	case "peer.down":
+		e, err = unmarshal[PeerDown](payload)
+	case "peer.back":
+		e, err = unmarshal[PeerBack](payload)
 	default:
 		return nil, fmt.Errorf("bus: unknown event kind %q", kind)
 	}
