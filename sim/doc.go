@@ -1,18 +1,55 @@
-// Package sim will be the deterministic network simulator of netstages
-// (issue 8): a Network of named hosts joined by links whose every direction
-// is a chain of fault stages — latency and jitter, loss (Bernoulli and
-// Gilbert-Elliott), duplication, reordering, corruption, a rate with a
-// bounded queue, an MTU, and scheduled partitions — each an actors stage, so
-// links draw themselves like protocol pipelines do.
+// Package sim is the deterministic network simulator of netstages: a
+// Network of named hosts joined by links. Each direction of a link is an
+// actors pipeline of fault stages, like toxiproxy's toxics, so links draw
+// themselves like protocol pipelines do:
 //
-// Hosts will implement transport.Network: datagrams directly, streams
-// through a reliable transport (stop-and-wait, Go-Back-N, Selective Repeat)
-// in a package of its own, so every protocol runs over the simulator
-// unchanged. Every random decision will come from a PRNG seeded by (seed,
-// link, direction) and drawn in that direction's packet order, and the sim
-// will block only on channels and timers, so tests run inside
-// testing/synctest bubbles with exact, fake time.
+//	flowchart LR
+//	  ingress["ingress<br/>numbers packets in send order"] --> mtu
+//	  mtu["mtu<br/>drops payloads over the MTU"] --> updown
+//	  updown["updown<br/>drops while the link is down"] --> rate
+//	  rate["rate<br/>serialization, bounded queue, tail drop"] --> loss
+//	  loss["loss<br/>Bernoulli p"] --> burst
+//	  burst["burst<br/>Gilbert-Elliott"] --> corrupt
+//	  corrupt["corrupt<br/>flips a bit"] --> dup
+//	  dup["dup<br/>duplicates"] --> latency
+//	  latency["latency<br/>delay ± jitter"] --> reorder
+//	  reorder["reorder<br/>holds a packet back"] --> deliver["deliver<br/>waits until due, hands to the socket"]
 //
-// Until then, transport/mem gives an in-process network without faults.
-// Imports: sim may import transport and actors, never protocols.
+// Only the stages whose fault is set are wired (updown always is). Items are
+// batches of *Packet. A packet carries its send time; the fault stages work
+// out its departure and due times from it without sleeping, so delays never
+// add up and each stage sees the packets in the direction's order. Only the
+// deliver stage waits, on a timer, until the earliest packet is due. Dropped
+// packets travel to the end too (marked with the reason), so every stage
+// sees every packet and the deliver stage records every fate.
+//
+// Determinism: each fault draws from its own PRNG,
+// rand.New(rand.NewPCG(seed, fnv(link, direction, fault))) (see Stream), a
+// fixed number of values for every packet of its direction, dropped or not.
+// The n-th packet's fate on a link thus depends on the seed, the link, the
+// direction and n (and, for the rate queue, on the send times); adding a
+// fault or a link never shifts another fault's draws. With Config.Settle the
+// ingress stage also numbers packets sent at one instant in a canonical
+// order, so under testing/synctest concurrent senders get the same indices in
+// every run.
+//
+// Hosts give datagram sockets in transport.Network's shape (ListenPacket);
+// streams come from package sim/rdt on top of them. Hosts reach each other
+// only over a direct link (no routing); a host reaches itself without one.
+//
+// Channels: the actors runtime creates and closes every channel between
+// stages. A socket's queue (SocketQueue datagrams) is never closed; Close
+// closes the socket's done channel. Network.Close cancels every link's
+// pipeline and waits for it.
+//
+// Time: the sim blocks only on channels and timers, never on a held mutex or
+// real I/O, so it runs inside testing/synctest bubbles, where a minute of
+// simulated traffic takes milliseconds and every timing is exact.
+//
+// Limits: a direction holds at most Config.InFlight packets between ingress
+// and delivery (senders block beyond); a socket queues SocketQueue
+// datagrams (more are dropped as "rcvbuf").
+//
+// Concurrency: Network, Host, Link and PacketConn are safe for concurrent
+// use. Imports: sim may import transport and actors, never protocols.
 package sim

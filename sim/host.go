@@ -1,0 +1,249 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"netstages/sim/internal/deadline"
+	"netstages/transport"
+)
+
+// SocketQueue is how many datagrams a socket holds before it drops new ones,
+// like a UDP receive buffer.
+const SocketQueue = 1024
+
+// Host is a named machine on the network. It gives datagram sockets
+// (ListenPacket) in the transport.Network shape; streams come from a
+// reliable transport built on them (package sim/rdt), so DialContext and
+// Listen report ErrNoStreams. A Host is safe for concurrent use.
+type Host struct {
+	net      *Network
+	name     string
+	mu       sync.Mutex
+	sockets  map[int]*PacketConn
+	nextPort int
+}
+
+var _ transport.Network = (*Host)(nil)
+
+// ErrNoStreams is what a bare Host says to DialContext and Listen: wrap it
+// with a reliable transport (sim/rdt) for streams.
+var ErrNoStreams = errors.New("sim: a bare host has datagrams only; use sim/rdt for streams")
+
+func newHost(n *Network, name string) *Host {
+	return &Host{net: n, name: name, sockets: make(map[int]*PacketConn), nextPort: 49152}
+}
+
+// Name returns the host's name.
+func (h *Host) Name() string { return h.name }
+
+// Network returns the network the host is on.
+func (h *Host) Network() *Network { return h.net }
+
+// DialContext fails with ErrNoStreams.
+func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: network, Err: ErrNoStreams}
+}
+
+// Listen fails with ErrNoStreams.
+func (h *Host) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
+	return nil, &net.OpError{Op: "listen", Net: network, Err: ErrNoStreams}
+}
+
+// ListenPacket binds a datagram socket at addr: "host:port" where host is
+// this host's name or empty, port 0 for a free one.
+func (h *Host) ListenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	return h.Bind(network, addr)
+}
+
+// Bind is ListenPacket returning the concrete socket.
+func (h *Host) Bind(network, addr string) (*PacketConn, error) {
+	switch network {
+	case "udp", "udp4", "udp6", "sim":
+	default:
+		return nil, fmt.Errorf("sim: unsupported datagram network %q", network)
+	}
+	a, err := ParseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if a.Host != "" && a.Host != h.name {
+		return nil, fmt.Errorf("sim: host %s cannot bind %s: %w", h.name, addr, syscall.EADDRNOTAVAIL)
+	}
+	a.Host = h.name
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if a.Port == 0 {
+		for range 16384 {
+			h.nextPort++
+			if h.nextPort > 65535 {
+				h.nextPort = 49152
+			}
+			if h.sockets[h.nextPort] == nil {
+				a.Port = h.nextPort
+				break
+			}
+		}
+		if a.Port == 0 {
+			return nil, fmt.Errorf("sim: no free port on %s", h.name)
+		}
+	} else if h.sockets[a.Port] != nil {
+		return nil, fmt.Errorf("sim: %s: %w", a, syscall.EADDRINUSE)
+	}
+	c := &PacketConn{host: h, addr: a, queue: make(chan datagram, SocketQueue), done: make(chan struct{}),
+		readDeadline: deadline.New(), writeDeadline: deadline.New()}
+	h.sockets[a.Port] = c
+	return c, nil
+}
+
+// deliver hands a payload to the socket bound at to; it returns a drop
+// reason when it cannot.
+func (h *Host) deliver(from, to Addr, payload []byte) string {
+	h.mu.Lock()
+	c := h.sockets[to.Port]
+	h.mu.Unlock()
+	if c == nil {
+		return DropUnbound
+	}
+	select {
+	case c.queue <- datagram{from: from, payload: payload}:
+		return ""
+	default:
+		return DropRcvBuf
+	}
+}
+
+type datagram struct {
+	from    Addr
+	payload []byte
+}
+
+// PacketConn is a sim datagram socket; it implements net.PacketConn.
+type PacketConn struct {
+	host          *Host
+	addr          Addr
+	queue         chan datagram
+	done          chan struct{}
+	closeOnce     sync.Once
+	readDeadline  *deadline.Deadline
+	writeDeadline *deadline.Deadline
+}
+
+var _ net.PacketConn = (*PacketConn)(nil)
+
+// ReadFrom waits for the next datagram and copies it into b; a longer
+// datagram is truncated, as with UDP.
+func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	d, err := c.Recv()
+	if err != nil {
+		return 0, nil, err
+	}
+	return copy(b, d.Payload), d.From, nil
+}
+
+// Datagram is a received datagram.
+type Datagram struct {
+	From    Addr
+	Payload []byte
+}
+
+// Recv waits for the next datagram without copying it.
+func (c *PacketConn) Recv() (Datagram, error) {
+	if deadline.Closed(c.readDeadline.Wait()) {
+		return Datagram{}, c.opError("read", os.ErrDeadlineExceeded)
+	}
+	select {
+	case d := <-c.queue:
+		return Datagram{From: d.from, Payload: d.payload}, nil
+	case <-c.done:
+		return Datagram{}, c.opError("read", net.ErrClosed)
+	case <-c.readDeadline.Wait():
+		return Datagram{}, c.opError("read", os.ErrDeadlineExceeded)
+	}
+}
+
+// WriteTo sends b to addr through the link between the two hosts. It fails
+// with EHOSTUNREACH when no link joins them; a packet lost on the way is not
+// an error, as with UDP.
+func (c *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	to, ok := addr.(Addr)
+	if !ok {
+		var err error
+		if to, err = ParseAddr(addr.String()); err != nil {
+			return 0, c.opError("write", err)
+		}
+	}
+	return len(b), c.Send(to, slices.Clone(b))
+}
+
+// Send is WriteTo that takes ownership of payload instead of copying it.
+func (c *PacketConn) Send(to Addr, payload []byte) error {
+	if deadline.Closed(c.done) {
+		return c.opError("write", net.ErrClosed)
+	}
+	if deadline.Closed(c.writeDeadline.Wait()) {
+		return c.opError("write", os.ErrDeadlineExceeded)
+	}
+	now := time.Now()
+	if to.Host == c.host.name {
+		c.host.deliver(c.addr, to, payload)
+		return nil
+	}
+	d := c.host.net.route(c.host.name, to.Host)
+	if d == nil {
+		return c.opError("write", fmt.Errorf("no link from %s to %s: %w", c.host.name, to.Host, syscall.EHOSTUNREACH))
+	}
+	p := &Packet{From: c.addr, To: to, Payload: payload, Sent: now}
+	if err := d.send(p, c.done); err != nil {
+		if errors.Is(err, errStopped) {
+			return c.opError("write", net.ErrClosed)
+		}
+		return c.opError("write", err)
+	}
+	return nil
+}
+
+func (c *PacketConn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "sim", Addr: c.addr, Err: err}
+}
+
+// Close unbinds the socket; blocked reads return net.ErrClosed.
+func (c *PacketConn) Close() error {
+	err := c.opError("close", net.ErrClosed)
+	c.closeOnce.Do(func() {
+		err = nil
+		c.host.mu.Lock()
+		delete(c.host.sockets, c.addr.Port)
+		c.host.mu.Unlock()
+		close(c.done)
+		c.readDeadline.Stop()
+		c.writeDeadline.Stop()
+	})
+	return err
+}
+
+// LocalAddr returns the bound address (a sim.Addr).
+func (c *PacketConn) LocalAddr() net.Addr { return c.addr }
+
+// Addr returns the bound address.
+func (c *PacketConn) Addr() Addr { return c.addr }
+
+// SetDeadline sets the read and write deadlines.
+func (c *PacketConn) SetDeadline(t time.Time) error {
+	c.readDeadline.Set(t)
+	c.writeDeadline.Set(t)
+	return nil
+}
+
+// SetReadDeadline sets the read deadline.
+func (c *PacketConn) SetReadDeadline(t time.Time) error { c.readDeadline.Set(t); return nil }
+
+// SetWriteDeadline sets the write deadline.
+func (c *PacketConn) SetWriteDeadline(t time.Time) error { c.writeDeadline.Set(t); return nil }

@@ -1,0 +1,471 @@
+package sim
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"netstages/actors"
+)
+
+// Config configures a Network.
+type Config struct {
+	// Seed seeds every fault's PRNG; the same seed gives the same fates.
+	Seed uint64
+	// Trace keeps a Record of every packet on every link (Link.Records).
+	Trace bool
+	// KeepPayloads keeps each traced packet's bytes in its Record (for pcap).
+	KeepPayloads bool
+	// Settle makes each link wait until the current instant has settled
+	// before numbering the packets sent in it, and number them in a
+	// canonical order (by source, destination, then bytes). Under
+	// testing/synctest an instant settles when every goroutine of the bubble
+	// is blocked, so packets written "at the same time" by different
+	// goroutines get the same indices in every run. On the wall clock it
+	// costs one short timer per burst and guarantees nothing more.
+	Settle bool
+	// InFlight bounds the packets a direction holds between its faults and
+	// their delivery; beyond it, senders block. Default 4096.
+	InFlight int
+}
+
+// Network is a simulated network of named hosts joined by links. Build it
+// with New, add hosts with Host and links with Connect; Close stops every
+// link. All methods are safe for concurrent use.
+type Network struct {
+	cfg    Config
+	start  time.Time
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	hosts  map[string]*Host
+	links  map[[2]string]*direction // (from host, to host) → direction
+	all    []*Link
+	closed bool
+}
+
+// New returns an empty network. Its clock starts now: outages and records
+// are measured from here.
+func New(cfg Config) *Network {
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 4096
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Network{cfg: cfg, start: time.Now(), ctx: ctx, cancel: cancel,
+		hosts: make(map[string]*Host), links: make(map[[2]string]*direction)}
+}
+
+// Start is when the network was created; records count time from it.
+func (n *Network) Start() time.Time { return n.start }
+
+// Host returns the host with this name, creating it on first use.
+func (n *Network) Host(name string) *Host {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if h := n.hosts[name]; h != nil {
+		return h
+	}
+	h := newHost(n, name)
+	n.hosts[name] = h
+	return h
+}
+
+// ErrClosed is returned when the network has been closed.
+var ErrClosed = errors.New("sim: network closed")
+
+// Connect joins hosts a and b with a link whose direction a→b has the
+// faults ab and b→a has ba. Each direction starts running at once.
+func (n *Network) Connect(a, b string, ab, ba Faults) (*Link, error) {
+	if a == b || a == "" || b == "" {
+		return nil, fmt.Errorf("sim: cannot link %q to %q", a, b)
+	}
+	for _, f := range []Faults{ab, ba} {
+		if err := f.validate(); err != nil {
+			return nil, fmt.Errorf("sim: link %s-%s: %w", a, b, err)
+		}
+	}
+	n.Host(a)
+	n.Host(b)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	if n.links[[2]string{a, b}] != nil {
+		return nil, fmt.Errorf("sim: %s and %s are already linked", a, b)
+	}
+	l := &Link{net: n, name: a + "-" + b, A: a, B: b}
+	l.dirs[0] = newDirection(l, a, b, ab)
+	l.dirs[1] = newDirection(l, b, a, ba)
+	n.links[[2]string{a, b}] = l.dirs[0]
+	n.links[[2]string{b, a}] = l.dirs[1]
+	n.all = append(n.all, l)
+	for _, d := range l.dirs {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			d.err = d.pipe.Run(n.ctx)
+		}()
+	}
+	return l, nil
+}
+
+// Links returns the links in the order they were connected.
+func (n *Network) Links() []*Link {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.all)
+}
+
+// Close stops every link and waits for them; packets still in flight are
+// lost. Sockets stay open but can no longer send. It is safe to call twice.
+func (n *Network) Close() error {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.cancel()
+	n.wg.Wait()
+	var errs []error
+	for _, l := range n.Links() {
+		for _, d := range l.dirs {
+			errs = append(errs, d.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// route finds the direction that carries packets from host a to host b.
+func (n *Network) route(a, b string) *direction {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.links[[2]string{a, b}]
+}
+
+// Link joins two hosts; each direction is its own pipeline of fault stages.
+type Link struct {
+	net  *Network
+	name string
+	// A and B are the hosts; direction 0 is A→B, direction 1 is B→A.
+	A, B string
+	dirs [2]*direction
+}
+
+// Name is "a-b".
+func (l *Link) Name() string { return l.name }
+
+// Dir returns the direction from host from ("a" or "b" by name).
+func (l *Link) dir(from string) *direction {
+	if from == l.B {
+		return l.dirs[1]
+	}
+	return l.dirs[0]
+}
+
+// SetDown takes the direction leaving host from down (true) or up (false)
+// now; packets sent while it is down are dropped.
+func (l *Link) SetDown(from string, down bool) { l.dir(from).down.Store(down) }
+
+// Graph returns the stage graph of the direction leaving host from.
+func (l *Link) Graph(from string) actors.Graph { return l.dir(from).pipe.Graph() }
+
+// Stats returns the counts of the direction leaving host from.
+func (l *Link) Stats(from string) DirStats { return l.dir(from).stats() }
+
+// Records returns the transcript of the direction leaving host from (only
+// with Config.Trace): one Record per packet, in the order the deliver stage
+// learned each fate.
+func (l *Link) Records(from string) []Record {
+	d := l.dir(from)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.records)
+}
+
+// DirStats counts what one direction of a link did.
+type DirStats struct {
+	Link       string            `json:"link"`
+	Dir        string            `json:"dir"`
+	Sent       uint64            `json:"sent"`
+	Delivered  uint64            `json:"delivered"` // copies handed to a socket, duplicates included
+	Dropped    map[string]uint64 `json:"dropped,omitempty"`
+	Duplicated uint64            `json:"duplicated"`
+	Reordered  uint64            `json:"reordered"`
+	Corrupted  uint64            `json:"corrupted"`
+	MaxQueue   int               `json:"max_queue"` // deepest the rate queue got
+	Bytes      uint64            `json:"bytes"`     // payload bytes sent
+}
+
+// DroppedTotal sums the drops of every reason.
+func (s DirStats) DroppedTotal() uint64 {
+	var t uint64
+	for _, v := range s.Dropped {
+		t += v
+	}
+	return t
+}
+
+// direction is one way of a link: its ingress channel, its pipeline of
+// fault stages and the deliver stage that waits until each packet is due.
+type direction struct {
+	link     *Link
+	name     string // "a>b"
+	from, to string
+	in       chan *Packet
+	slots    chan struct{} // one per packet in flight: bounds the heap
+	pipe     *actors.Pipeline
+	down     atomic.Bool
+	err      error
+	next     uint64 // packet index, owned by the ingress stage
+
+	mu      sync.Mutex
+	st      DirStats
+	records []Record
+}
+
+func newDirection(l *Link, from, to string, f Faults) *direction {
+	d := &direction{link: l, name: from + ">" + to, from: from, to: to,
+		in: make(chan *Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight)}
+	d.st = DirStats{Link: l.name, Dir: d.name, Dropped: map[string]uint64{}}
+	p := actors.New("link "+d.name, nil)
+	s := actors.Source(p, actors.Spec{Name: "ingress", Role: actors.RoleReader, Does: "numbers packets in send order"}, d.ingress, 4)
+	for _, fs := range d.faultStages(f, l.net.cfg.Seed) {
+		s = actors.Then(p, fs.spec, s, perPacket(fs.each), 4)
+	}
+	actors.Sink(p, actors.Spec{Name: "deliver", Role: actors.RoleWriter, Does: "waits until due, hands to the socket"}, s, d.deliver)
+	d.pipe = p
+	return d
+}
+
+// send queues a packet for this direction; it blocks while the direction is
+// full and gives up when stop closes.
+func (d *direction) send(p *Packet, stop <-chan struct{}) error {
+	select {
+	case d.slots <- struct{}{}:
+	case <-stop:
+		return errStopped
+	case <-d.link.net.ctx.Done():
+		return ErrClosed
+	}
+	select {
+	case d.in <- p:
+		return nil
+	case <-stop:
+	case <-d.link.net.ctx.Done():
+		return ErrClosed
+	}
+	<-d.slots
+	return errStopped
+}
+
+var errStopped = errors.New("sim: send abandoned")
+
+// ingress is the source stage: it numbers packets in the order they entered
+// the direction and hands them on in batches.
+func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) error {
+	settle := d.link.net.cfg.Settle
+	for {
+		var first *Packet
+		select {
+		case first = <-d.in:
+		case <-ctx.Done():
+			return nil
+		}
+		if settle {
+			t := time.NewTimer(time.Nanosecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+		}
+		b := batch{first}
+	drain:
+		for len(b) < 256 {
+			select {
+			case p := <-d.in:
+				b = append(b, p)
+			default:
+				break drain
+			}
+		}
+		if settle {
+			slices.SortStableFunc(b, canonical)
+		}
+		for _, p := range b {
+			p.N = d.next
+			d.next++
+			p.Depart, p.Due, p.Copies = p.Sent, p.Sent, 1
+		}
+		if !out.Send(b) {
+			return nil
+		}
+	}
+}
+
+// canonical orders packets written at the same instant.
+func canonical(a, b *Packet) int {
+	if c := a.Sent.Compare(b.Sent); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.From.String(), b.From.String()); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.To.String(), b.To.String()); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.Payload), string(b.Payload))
+}
+
+func (d *direction) noteQueue(n int) {
+	d.mu.Lock()
+	d.st.MaxQueue = max(d.st.MaxQueue, n)
+	d.mu.Unlock()
+}
+
+func (d *direction) stats() DirStats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.st
+	s.Dropped = make(map[string]uint64, len(d.st.Dropped))
+	for k, v := range d.st.Dropped {
+		s.Dropped[k] = v
+	}
+	return s
+}
+
+// record notes a packet's fate as the deliver stage learns it.
+func (d *direction) record(p *Packet) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.st.Sent++
+	d.st.Bytes += uint64(len(p.Payload))
+	if p.Drop != "" {
+		d.st.Dropped[p.Drop]++
+	}
+	if p.Copies > 1 {
+		d.st.Duplicated++
+	}
+	if p.Reordered {
+		d.st.Reordered++
+	}
+	if p.Corrupted {
+		d.st.Corrupted++
+	}
+	if !d.link.net.cfg.Trace {
+		return
+	}
+	r := Record{N: p.N, From: p.From.String(), To: p.To.String(), Size: len(p.Payload),
+		Sent: p.Sent.Sub(d.link.net.start), Drop: p.Drop, Corrupted: p.Corrupted, Reordered: p.Reordered}
+	if p.Drop == "" {
+		r.Due = p.Due.Sub(d.link.net.start)
+		r.Copies = p.Copies
+	}
+	if d.link.net.cfg.KeepPayloads {
+		r.Payload = slices.Clone(p.Payload)
+	}
+	d.records = append(d.records, r)
+}
+
+// deliver is the sink: it keeps packets in a heap by due time and hands each
+// to the destination host when it is due. It is the only stage that waits.
+func (d *direction) deliver(ctx context.Context, in *actors.Input[batch]) error {
+	arrivals := pump(ctx, in)
+	var due dueHeap
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		var wake <-chan time.Time
+		if len(due) > 0 {
+			timer.Reset(time.Until(due[0].Due))
+			wake = timer.C
+		}
+		select {
+		case b, ok := <-arrivals:
+			if !ok {
+				return nil
+			}
+			for _, p := range b {
+				d.record(p)
+				if p.Drop != "" {
+					<-d.slots
+					continue
+				}
+				heap.Push(&due, p)
+			}
+		case <-wake:
+			now := time.Now()
+			for len(due) > 0 && !due[0].Due.After(now) {
+				p := heap.Pop(&due).(*Packet)
+				d.handOver(p)
+				<-d.slots
+			}
+		case <-ctx.Done():
+			return nil
+		}
+		timer.Stop()
+	}
+}
+
+// handOver gives every copy of a due packet to the destination host.
+func (d *direction) handOver(p *Packet) {
+	h := d.link.net.Host(d.to)
+	for i := range p.Copies {
+		payload := p.Payload
+		if i > 0 {
+			payload = slices.Clone(p.Payload)
+		}
+		reason := h.deliver(p.From, p.To, payload)
+		d.mu.Lock()
+		if reason != "" {
+			d.st.Dropped[reason]++
+		} else {
+			d.st.Delivered++
+		}
+		d.mu.Unlock()
+	}
+}
+
+// pump forwards a stage's input into a channel, so the stage can select on
+// it together with a timer. It ends when the input ends.
+func pump[T any](ctx context.Context, in *actors.Input[T]) <-chan T {
+	ch := make(chan T)
+	go func() {
+		defer close(ch)
+		for v := range in.All() {
+			select {
+			case ch <- v:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// dueHeap orders packets by due time, then by index: ties go in send order.
+type dueHeap []*Packet
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if c := h[i].Due.Compare(h[j].Due); c != 0 {
+		return c < 0
+	}
+	return h[i].N < h[j].N
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(*Packet)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return p
+}
