@@ -43,7 +43,7 @@ type Edge struct {
 	From   string `json:"from"`
 	To     string `json:"to"`
 	Type   string `json:"type"`   // Go type of the items, e.g. "[]echo.Line"
-	Buffer int    `json:"buffer"` // channel capacity
+	Buffer int    `json:"buffer"` // channel capacity; -1 for a fused stage's direct call
 }
 
 // Graph is the shape of a pipeline, recorded while it is wired, so it always
@@ -90,6 +90,9 @@ func (g Graph) Mermaid() string {
 }
 
 func edgeLabel(e Edge) string {
+	if e.Buffer == fusedBuffer {
+		return e.Type + " (direct call)"
+	}
 	return fmt.Sprintf("%s (buf %d)", e.Type, e.Buffer)
 }
 

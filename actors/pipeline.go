@@ -27,12 +27,15 @@ type StageFunc[In, Out any] func(ctx context.Context, in *Input[In], out *Output
 // pipeline ends.
 type SinkFunc[In any] func(ctx context.Context, in *Input[In]) error
 
-// Stream is a channel between two stages while the pipeline is being wired.
-// Exactly one stage consumes it.
+// Stream is the output of a stage while the pipeline is being wired.
+// Exactly one stage consumes it; the consumer decides whether it becomes a
+// channel (the consumer runs in its own goroutine) or a direct call (the
+// consumer is a step stage fused into its producer's goroutine).
 type Stream[T any] struct {
 	p        *Pipeline
-	ch       chan T
-	from     string
+	producer *stage
+	out      *Output[T]
+	buf      int // capacity of the channel, if it becomes one
 	consumed bool
 }
 
@@ -42,18 +45,26 @@ type stage struct {
 	spec     Spec
 	from     string // producer of the input, "" for a source
 	itemType string // type on the input edge
-	buffer   int    // capacity of the input channel
+	buffer   int    // capacity of the input channel; Fused for a direct call
 	in, out  atomic.Uint64
 	queued   func() int // items waiting in the input channel now
-	run      func(ctx context.Context) error
+	// run is the stage's goroutine body; nil for a fused stage, which runs
+	// inside its host's goroutine.
+	run func(ctx context.Context) error
+	// closeOut ends the stage's output: it closes the channel, or finishes
+	// the fused consumer (its end function, then its own closeOut).
 	closeOut func()
 	sink     bool
+	host     *stage // the stage whose goroutine runs this one (itself if not fused)
+	endsPipe bool   // this goroutine runs the sink: its return ends the pipeline
+	finished bool   // a fused stage has ended; only touched by its host goroutine
+	finish   func() // a fused stage's end: its end function, then closeOut
 }
 
 // Pipeline is one connection's chain of stages. Build it with [New], wire it
-// with [Source], [Then] and [Sink], register cleanup with OnInterrupt, then
-// call Run once. A Pipeline is used by one goroutine while wiring; Snapshot
-// and Graph are safe to call concurrently with Run.
+// with [Source], [Then], [Step] and [Sink] or [StepSink], register cleanup
+// with OnInterrupt, then call Run once. A Pipeline is used by one goroutine
+// while wiring; Snapshot and Graph are safe to call concurrently with Run.
 type Pipeline struct {
 	name     string
 	meter    *Meter
@@ -61,6 +72,7 @@ type Pipeline struct {
 	hooks    []func()
 	done     chan struct{}
 	stopOnce sync.Once
+	ctx      context.Context // the stages' context, set by Run
 	cancel   context.CancelFunc
 	failure  atomic.Pointer[error] // the first stage failure, the cause to report
 }
@@ -91,11 +103,17 @@ func (p *Pipeline) addStage(s *stage) {
 			panic(fmt.Sprintf("actors: pipeline %q already has a stage named %q", p.name, s.spec.Name))
 		}
 	}
+	if s.host == nil {
+		s.host = s
+	}
 	p.stages = append(p.stages, s)
 }
 
-func newStream[T any](p *Pipeline, from string, buf int) *Stream[T] {
-	return &Stream[T]{p: p, ch: make(chan T, buf), from: from}
+// newOutput makes the output of stage s; the consumer connects it later.
+func newOutput[T any](p *Pipeline, s *stage, buf int) *Stream[T] {
+	out := &Output[T]{done: p.done, count: &s.out}
+	s.closeOut = func() {} // replaced when a consumer attaches
+	return &Stream[T]{p: p, producer: s, out: out, buf: buf}
 }
 
 func consume[T any](p *Pipeline, in *Stream[T], consumer string) {
@@ -103,47 +121,48 @@ func consume[T any](p *Pipeline, in *Stream[T], consumer string) {
 	case in.p != p:
 		panic(fmt.Sprintf("actors: stage %q reads a stream of another pipeline", consumer))
 	case in.consumed:
-		panic(fmt.Sprintf("actors: stage %q reads a stream that %q already reads", consumer, in.from))
+		panic(fmt.Sprintf("actors: stage %q reads a stream that %q already reads", consumer, in.producer.spec.Name))
 	}
 	in.consumed = true
+}
+
+// attachChannel makes in a channel read by s in its own goroutine.
+func attachChannel[T any](p *Pipeline, in *Stream[T], s *stage) *Input[T] {
+	consume(p, in, s.spec.Name)
+	ch := make(chan T, in.buf)
+	in.out.ch = ch
+	in.producer.closeOut = func() { close(ch) }
+	s.from, s.itemType, s.buffer = in.producer.spec.Name, typeName[T](), in.buf
+	s.queued = func() int { return len(ch) }
+	return &Input[T]{ch: ch, done: p.done, count: &s.in}
 }
 
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }
 
 // Source adds the first stage. buf is the capacity of its output channel.
 func Source[Out any](p *Pipeline, spec Spec, f SourceFunc[Out], buf int) *Stream[Out] {
-	out := newStream[Out](p, spec.Name, buf)
 	s := &stage{spec: spec, queued: func() int { return 0 }}
-	outPort := &Output[Out]{ch: out.ch, done: p.done, count: &s.out}
-	s.run = func(ctx context.Context) error { return f(ctx, outPort) }
-	s.closeOut = func() { close(out.ch) }
+	out := newOutput[Out](p, s, buf)
+	s.run = func(ctx context.Context) error { return f(ctx, out.out) }
 	p.addStage(s)
 	return out
 }
 
-// Then adds a middle stage reading in. buf is the capacity of its output
-// channel.
+// Then adds a middle stage that runs in its own goroutine and reads in
+// through a channel. buf is the capacity of its output channel.
 func Then[In, Out any](p *Pipeline, spec Spec, in *Stream[In], f StageFunc[In, Out], buf int) *Stream[Out] {
-	consume(p, in, spec.Name)
-	out := newStream[Out](p, spec.Name, buf)
-	s := &stage{spec: spec, from: in.from, itemType: typeName[In](), buffer: cap(in.ch)}
-	inCh := in.ch
-	s.queued = func() int { return len(inCh) }
-	inPort := &Input[In]{ch: in.ch, done: p.done, count: &s.in}
-	outPort := &Output[Out]{ch: out.ch, done: p.done, count: &s.out}
-	s.run = func(ctx context.Context) error { return f(ctx, inPort, outPort) }
-	s.closeOut = func() { close(out.ch) }
+	s := &stage{spec: spec}
+	inPort := attachChannel(p, in, s)
+	out := newOutput[Out](p, s, buf)
+	s.run = func(ctx context.Context) error { return f(ctx, inPort, out.out) }
 	p.addStage(s)
 	return out
 }
 
 // Sink adds the last stage. When it returns, the whole pipeline stops.
 func Sink[In any](p *Pipeline, spec Spec, in *Stream[In], f SinkFunc[In]) {
-	consume(p, in, spec.Name)
-	s := &stage{spec: spec, from: in.from, itemType: typeName[In](), buffer: cap(in.ch), sink: true}
-	inCh := in.ch
-	s.queued = func() int { return len(inCh) }
-	inPort := &Input[In]{ch: in.ch, done: p.done, count: &s.in}
+	s := &stage{spec: spec, sink: true, endsPipe: true}
+	inPort := attachChannel(p, in, s)
 	s.run = func(ctx context.Context) error { return f(ctx, inPort) }
 	s.closeOut = func() {}
 	p.addStage(s)
@@ -182,7 +201,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", p.name, ErrNoSink)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	p.cancel = cancel
+	p.ctx, p.cancel = ctx, cancel
 	stopOnParent := context.AfterFunc(ctx, p.stop)
 	defer stopOnParent()
 	p.meter.started(p)
@@ -190,7 +209,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	var g run.Group
 	for _, s := range p.stages {
-		g.Add(func() error { return p.runStage(ctx, s) }, func(error) { p.stop() })
+		if s.run != nil { // fused stages run inside their host's goroutine
+			g.Add(func() error { return p.runStage(ctx, s) }, func(error) { p.stop() })
+		}
 	}
 	err := g.Run()
 	p.stop()
@@ -217,7 +238,7 @@ func (p *Pipeline) runStage(ctx context.Context, s *stage) (err error) {
 	if err != nil {
 		return err
 	}
-	if !s.sink {
+	if !s.endsPipe {
 		<-p.done
 	}
 	return nil

@@ -48,15 +48,21 @@ func (in *Input[T]) Pending() int { return len(in.ch) }
 // Output is a stage's end of its outgoing channel. Only the pipeline closes
 // the channel, after the stage returns (house rule 1).
 type Output[T any] struct {
-	ch    chan<- T
-	done  <-chan struct{}
-	count *atomic.Uint64
+	ch     chan<- T
+	done   <-chan struct{}
+	count  *atomic.Uint64
+	direct func(T) bool // a fused consumer's step, called in this goroutine
 }
 
 // Send passes item downstream, waiting while the channel is full
 // (backpressure). It returns false, without sending, when the pipeline is
-// stopping; the stage should then return.
+// stopping; the stage should then return. When the consumer is fused, Send
+// runs the consumer's step right here and returns when it is done.
 func (out *Output[T]) Send(item T) bool {
+	if out.direct != nil {
+		out.count.Add(1)
+		return out.direct(item)
+	}
 	select {
 	case out.ch <- item:
 		out.count.Add(1)

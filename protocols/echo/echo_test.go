@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,7 +22,12 @@ import (
 	"netstages/transport/mem"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(holdEnv); addr != "" { // child process of BenchmarkIdleMemory
+		os.Exit(holdConns(addr))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // startServer serves echo on network at addr and returns the server, its
 // address, and a stop function that shuts it down and waits.
@@ -43,11 +49,26 @@ func startServer(t *testing.T, network transport.Network, addr string, cfg echo.
 	}
 }
 
+// modes are the two ways to run the same stages.
+var modes = []struct {
+	name string
+	cfg  echo.Config
+}{
+	{"goroutine-per-stage", echo.Config{}},
+	{"fused", echo.Config{Fused: true}},
+}
+
 func TestEchoOverMemUnderSynctest(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testEchoOverMem(t, m.cfg) })
+	}
+}
+
+func testEchoOverMem(t *testing.T, cfg echo.Config) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		n := mem.NewNetwork(0)
-		_, meter, addr, stop := startServer(t, n, "echo:7", echo.Config{})
+		_, meter, addr, stop := startServer(t, n, "echo:7", cfg)
 		defer stop()
 		c, err := n.DialContext(context.Background(), "tcp", addr)
 		is.NoErr(err) // dial
@@ -75,10 +96,20 @@ func TestEchoOverMemUnderSynctest(t *testing.T) {
 }
 
 func TestTooLongLineGetsErrorAndClose(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			cfg := m.cfg
+			cfg.MaxLine = 16
+			testTooLong(t, cfg)
+		})
+	}
+}
+
+func testTooLong(t *testing.T, cfg echo.Config) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		n := mem.NewNetwork(0)
-		_, _, addr, stop := startServer(t, n, "echo:7", echo.Config{MaxLine: 16})
+		_, _, addr, stop := startServer(t, n, "echo:7", cfg)
 		defer stop()
 		c, _ := n.DialContext(context.Background(), "tcp", addr)
 		defer c.Close()
@@ -90,8 +121,14 @@ func TestTooLongLineGetsErrorAndClose(t *testing.T) {
 }
 
 func TestEchoOverTCPAndKillMidLineLeaksNothing(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testKillMidLine(t, m.cfg) })
+	}
+}
+
+func testKillMidLine(t *testing.T, cfg echo.Config) {
 	is := is.New(t)
-	srv, _, addr, stop := startServer(t, &transport.System{}, "127.0.0.1:0", echo.Config{})
+	srv, _, addr, stop := startServer(t, &transport.System{}, "127.0.0.1:0", cfg)
 	defer stop()
 	c, err := net.Dial("tcp", addr)
 	is.NoErr(err) // dial
@@ -106,13 +143,21 @@ func TestEchoOverTCPAndKillMidLineLeaksNothing(t *testing.T) {
 }
 
 func TestManyShortConnectionsLeaveGoroutinesWhereTheyStarted(t *testing.T) {
-	is := is.New(t)
-	srv, _, addr, stop := startServer(t, &transport.System{}, "127.0.0.1:0", echo.Config{})
-	defer stop()
-	conns := 10000
-	if testing.Short() {
-		conns = 1000
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			conns := 10000
+			if testing.Short() || m.cfg.Fused {
+				conns = 2000 // the full 10,000 runs on the default mode; keep CI short
+			}
+			testManyShort(t, m.cfg, conns)
+		})
 	}
+}
+
+func testManyShort(t *testing.T, cfg echo.Config, conns int) {
+	is := is.New(t)
+	srv, _, addr, stop := startServer(t, &transport.System{}, "127.0.0.1:0", cfg)
+	defer stop()
 	before := runtime.NumGoroutine()
 	buf := make([]byte, 3)
 	for i := range conns {
@@ -145,7 +190,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func TestGraphIsTheFiveStages(t *testing.T) {
 	is := is.New(t)
-	g := echo.Graph()
+	g := echo.Graph(echo.Config{})
 	var names []string
 	for _, n := range g.Nodes {
 		names = append(names, n.Name)

@@ -87,24 +87,31 @@ func splitEOL(line []byte) Line {
 	return Line{Text: line[:len(line)-1], EOL: "\n"}
 }
 
-// FrameLines is the framer stage: chunks in, one batch of lines out per
-// chunk that completed at least one line.
-func FrameLines(maxLine int) actors.StageFunc[connio.Chunk, []Line] {
-	return func(ctx context.Context, in *actors.Input[connio.Chunk], out *actors.Output[[]Line]) error {
-		f := NewFramer(maxLine)
-		for chunk := range in.All() {
-			batch := f.Feed(nil, chunk.Data)
+// FramerStage is the framer stage: chunks in, one batch of lines out per
+// chunk that completed at least one line. Its state is a Framer, so it can
+// run in its own goroutine or fused into the reader's.
+func FramerStage(maxLine int) (actors.StepFunc[connio.Chunk, []Line], actors.EndFunc[[]Line]) {
+	f := NewFramer(maxLine)
+	step := func(ctx context.Context, chunk connio.Chunk, out *actors.Output[[]Line]) error {
+		if f.Failed() { // after a too-long line the rest of the stream is not read
 			chunk.Release()
-			if len(batch) > 0 && !out.Send(batch) {
-				return nil
-			}
-			if f.Failed() {
-				return nil // the rest of the stream is not read
-			}
+			return actors.Finished
 		}
+		batch := f.Feed(nil, chunk.Data)
+		chunk.Release()
+		if len(batch) > 0 && !out.Send(batch) {
+			return nil
+		}
+		if f.Failed() {
+			return actors.Finished
+		}
+		return nil
+	}
+	end := func(ctx context.Context, out *actors.Output[[]Line]) error {
 		if last := f.End(nil); len(last) > 0 {
 			out.Send(last)
 		}
 		return nil
 	}
+	return step, end
 }

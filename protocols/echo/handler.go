@@ -25,18 +25,14 @@ func Answer(r Request, maxLine int) Reply {
 	return Reply{Data: data}
 }
 
-// Handle is the handler stage: one reply per request, in order.
-func Handle(maxLine int) actors.StageFunc[[]Request, []Reply] {
-	return func(ctx context.Context, in *actors.Input[[]Request], out *actors.Output[[]Reply]) error {
-		for reqs := range in.All() {
-			replies := make([]Reply, len(reqs))
-			for i, r := range reqs {
-				replies[i] = Answer(r, maxLine)
-			}
-			if !out.Send(replies) {
-				return nil
-			}
+// HandlerStage is the handler stage: one reply per request, in order.
+func HandlerStage(maxLine int) actors.StepFunc[[]Request, []Reply] {
+	return func(ctx context.Context, reqs []Request, out *actors.Output[[]Reply]) error {
+		replies := make([]Reply, len(reqs))
+		for i, r := range reqs {
+			replies[i] = Answer(r, maxLine)
 		}
+		out.Send(replies)
 		return nil
 	}
 }

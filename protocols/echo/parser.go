@@ -14,20 +14,18 @@ type Request struct {
 	Line Line
 }
 
-// ParseLines is the parser stage. Echo has no syntax to check, so it only
+// ParserStage is the parser stage. Echo has no syntax to check, so it only
 // numbers the lines; in HTTP this is where the request line and headers are
 // parsed. It is the same place in the chain either way.
-func ParseLines(ctx context.Context, in *actors.Input[[]Line], out *actors.Output[[]Request]) error {
+func ParserStage() actors.StepFunc[[]Line, []Request] {
 	var seq uint64
-	for lines := range in.All() {
+	return func(ctx context.Context, lines []Line, out *actors.Output[[]Request]) error {
 		reqs := make([]Request, len(lines))
 		for i, l := range lines {
 			seq++
 			reqs[i] = Request{Seq: seq, Line: l}
 		}
-		if !out.Send(reqs) {
-			return nil
-		}
+		out.Send(reqs)
+		return nil
 	}
-	return nil
 }
