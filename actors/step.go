@@ -22,11 +22,11 @@ type EndFunc[Out any] func(ctx context.Context, out *Output[Out]) error
 // a fused sink always sees more == false.
 type SinkStepFunc[In any] func(ctx context.Context, item In, more bool) error
 
-// Finished is returned by a step to say its stage is done: its end function
+// ErrFinished is returned by a step to say its stage is done: its end function
 // runs and its output ends, as if its input had ended. Returned by a sink,
 // it ends the pipeline cleanly (e.g. after a reply that closes the
 // connection).
-var Finished = errors.New("actors: stage finished")
+var ErrFinished = errors.New("actors: stage finished")
 
 // Mode says how a step stage runs.
 type Mode int
@@ -63,7 +63,7 @@ func Step[In, Out any](p *Pipeline, spec Spec, in *Stream[In], step StepFunc[In,
 	s.run = func(ctx context.Context) error {
 		for item := range inPort.All() {
 			err := step(ctx, item, out.out)
-			if errors.Is(err, Finished) {
+			if errors.Is(err, ErrFinished) {
 				break
 			}
 			if err != nil {
@@ -109,7 +109,7 @@ func StepSink[In any](p *Pipeline, spec Spec, in *Stream[In], step SinkStepFunc[
 	s.run = func(ctx context.Context) error {
 		for item := range inPort.All() {
 			err := step(ctx, item, inPort.Pending() > 0)
-			if errors.Is(err, Finished) {
+			if errors.Is(err, ErrFinished) {
 				return nil
 			}
 			if err != nil {
@@ -162,7 +162,7 @@ func (p *Pipeline) callFused(s *stage, step func() error) bool {
 	switch {
 	case err == nil:
 		return !p.stopping()
-	case errors.Is(err, Finished):
+	case errors.Is(err, ErrFinished):
 		if s.sink {
 			s.finished = true
 			p.stop() // the pipeline's work is done

@@ -95,7 +95,7 @@ func FramerStage(maxLine int) (actors.StepFunc[connio.Chunk, []Line], actors.End
 	step := func(ctx context.Context, chunk connio.Chunk, out *actors.Output[[]Line]) error {
 		if f.Failed() { // after a too-long line the rest of the stream is not read
 			chunk.Release()
-			return actors.Finished
+			return actors.ErrFinished
 		}
 		batch := f.Feed(nil, chunk.Data)
 		chunk.Release()
@@ -103,7 +103,7 @@ func FramerStage(maxLine int) (actors.StepFunc[connio.Chunk, []Line], actors.End
 			return nil
 		}
 		if f.Failed() {
-			return actors.Finished
+			return actors.ErrFinished
 		}
 		return nil
 	}

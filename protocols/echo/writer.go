@@ -22,7 +22,7 @@ func WriterStage(w *connio.FlushingWriter) (actors.SinkStepFunc[[]Reply], func(c
 				if err := flush(w); err != nil {
 					return err
 				}
-				return actors.Finished
+				return actors.ErrFinished
 			}
 		}
 		if !more {
