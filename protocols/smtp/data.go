@@ -1,0 +1,108 @@
+package smtp
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// MaxLine is the longest text line SMTP carries, CRLF excluded (RFC 5321
+// §4.5.3.1.6: 1000 octets with CRLF).
+const MaxLine = 998
+
+// MessageInfo is what CheckMessage learns about a message.
+type MessageInfo struct {
+	// EightBit is true when some byte is over 127 (BODY=8BITMIME is then
+	// declared when the server offers it).
+	EightBit bool
+	// Size is the size on the wire before dot-stuffing, CRLF line endings.
+	Size int64
+}
+
+// CheckMessage checks a message before any command is sent, so a bad
+// message never aborts a session in the middle of DATA: every line is at
+// most MaxLine octets, there is no NUL and no CR outside a CRLF pair.
+func CheckMessage(msg []byte) (MessageInfo, error) {
+	var info MessageInfo
+	line := 1
+	for len(msg) > 0 {
+		i := bytes.IndexByte(msg, '\n')
+		text := msg
+		if i >= 0 {
+			text, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		text = bytes.TrimSuffix(text, []byte("\r"))
+		if len(text) > MaxLine {
+			return info, fmt.Errorf("%w: line %d has %d", ErrLineTooLong, line, len(text))
+		}
+		for _, c := range text {
+			switch {
+			case c == 0 || c == '\r':
+				return info, fmt.Errorf("smtp: line %d: NUL or bare CR in the message", line)
+			case c > 127:
+				info.EightBit = true
+			}
+		}
+		info.Size += int64(len(text)) + 2
+		line++
+	}
+	return info, nil
+}
+
+// WriteData writes msg as DATA content (RFC 5321 §4.5.2): every line ends
+// in CRLF, a line starting with '.' gets one more, and the content ends
+// with "<CRLF>.<CRLF>". msg must have passed CheckMessage.
+func WriteData(w io.Writer, msg []byte) (int64, error) {
+	var n int64
+	write := func(b []byte) error {
+		m, err := w.Write(b)
+		n += int64(m)
+		return err
+	}
+	crlf, dot := []byte("\r\n"), []byte(".")
+	for len(msg) > 0 {
+		i := bytes.IndexByte(msg, '\n')
+		text := msg
+		if i >= 0 {
+			text, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		text = bytes.TrimSuffix(text, []byte("\r"))
+		if len(text) > 0 && text[0] == '.' {
+			if err := write(dot); err != nil {
+				return n, err
+			}
+		}
+		if err := write(text); err != nil {
+			return n, err
+		}
+		if err := write(crlf); err != nil {
+			return n, err
+		}
+	}
+	return n, write([]byte(".\r\n"))
+}
+
+// checkArg refuses anything that cannot go on one command line: CR, LF and
+// other control characters (house rule 9), and the angle brackets that
+// would end a path early.
+func checkArg(what, s string) error {
+	for _, c := range []byte(s) {
+		if c < 0x20 || c == 0x7f || c == '<' || c == '>' {
+			return fmt.Errorf("%w: %s %q", ErrBadLine, what, clip(s))
+		}
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for _, c := range []byte(s) {
+		if c > 127 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,450 @@
+package smtp_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+	"github.com/matryer/is"
+	"go.uber.org/goleak"
+
+	"netstages/actors"
+	"netstages/protocols/smtp"
+	"netstages/transport"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testMsg = "From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+
+func dial(t *testing.T, addr string, cfg smtp.Config) (*smtp.Client, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return smtp.Dial(ctx, &transport.System{}, addr, cfg)
+}
+
+func send(c *smtp.Client, to []string, msg string) (*smtp.Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Send(ctx, "a@example.com", to, []byte(msg))
+}
+
+func TestSTARTTLSAndEachAuthMechanism(t *testing.T) {
+	ca := newTestCA(t)
+	for _, mech := range []string{"PLAIN", "LOGIN", "XOAUTH2"} {
+		t.Run(mech, func(t *testing.T) {
+			is := is.New(t)
+			b := &backend{users: map[string]string{"alice": "s3cret"}}
+			addr := startServer(t, b, serverOpts{tls: &ca})
+			auth := &smtp.Auth{Mechanism: mech, Username: "alice", Password: "s3cret"}
+			if mech == "XOAUTH2" {
+				auth = &smtp.Auth{Username: "alice", Token: "s3cret"}
+			}
+			var trace []string
+			var mu sync.Mutex
+			c, err := dial(t, addr, smtp.Config{
+				TLS:   &tls.Config{RootCAs: ca.Roots},
+				Auth:  auth,
+				Trace: func(l string) { mu.Lock(); trace = append(trace, l); mu.Unlock() },
+			})
+			is.NoErr(err)                       // STARTTLS and AUTH succeed
+			is.True(c.TLS() != nil)             // the session is encrypted
+			is.Equal(c.AuthMechanism(), mech)   // the mechanism asked for
+			is.True(c.Extensions().Has("SIZE")) // EHLO after TLS was read
+			for i := range 3 {                  // several messages on one connection
+				res, err := send(c, []string{"b@example.com"}, testMsg)
+				is.NoErr(err) // message accepted
+				is.Equal(res.Accepted, []string{"b@example.com"})
+				is.True(strings.Contains(res.Reply.Text(), "OK")) // the final reply text
+				_ = i
+			}
+			is.NoErr(c.Close()) // QUIT answered
+			msgs := b.messages()
+			is.Equal(len(msgs), 3)          // every message arrived
+			is.True(msgs[0].TLS)            // over TLS
+			is.Equal(msgs[0].User, "alice") // authenticated
+			is.Equal(string(msgs[2].Data), testMsg)
+			mu.Lock()
+			all := strings.Join(trace, "\n")
+			mu.Unlock()
+			is.True(!strings.Contains(all, "s3cret"))                   // the secret never appears in the trace
+			is.True(!strings.Contains(all, b64("\x00alice\x00s3cret"))) // nor its base64
+			is.True(strings.Contains(all, "-> STARTTLS"))               // the dialogue is traced
+			is.True(strings.Contains(all, "<redacted"))                 // credentials shown redacted
+		})
+	}
+}
+
+func TestWrongPasswordIsA535(t *testing.T) {
+	is := is.New(t)
+	ca := newTestCA(t)
+	b := &backend{users: map[string]string{"alice": "s3cret"}}
+	addr := startServer(t, b, serverOpts{tls: &ca})
+	_, err := dial(t, addr, smtp.Config{TLS: &tls.Config{RootCAs: ca.Roots}, Auth: &smtp.Auth{Username: "alice", Password: "nope"}})
+	var se *smtp.Error
+	is.True(errors.As(err, &se)) // a typed error
+	is.Equal(se.Code, 535)
+	is.Equal(se.Enhanced, smtp.EnhancedCode{5, 7, 8})
+	is.True(!se.Temporary())
+	is.True(!strings.Contains(err.Error(), "nope")) // the password is not in the error
+}
+
+func TestCertificateIsVerified(t *testing.T) {
+	is := is.New(t)
+	ca := newTestCA(t)
+	addr := startServer(t, &backend{}, serverOpts{tls: &ca})
+	_, err := dial(t, addr, smtp.Config{StartTLS: smtp.TLSRequired}) // system roots do not know the test CA
+	is.True(err != nil)                                              // refused
+	is.True(strings.Contains(err.Error(), "certificate"))            // because of the certificate
+	c, err := dial(t, addr, smtp.Config{StartTLS: smtp.TLSRequired, TLS: &tls.Config{InsecureSkipVerify: true}})
+	is.NoErr(err) // only an explicit opt-out skips verification
+	is.NoErr(c.Close())
+}
+
+func TestImplicitTLS(t *testing.T) {
+	is := is.New(t)
+	ca := newTestCA(t)
+	b := &backend{}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{ca.Server}})
+	is.NoErr(err)
+	addr := startServer(t, b, serverOpts{ln: ln})
+	c, err := dial(t, addr, smtp.Config{ImplicitTLS: true, TLS: &tls.Config{RootCAs: ca.Roots}})
+	is.NoErr(err) // TLS before the greeting
+	_, err = send(c, []string{"b@example.com"}, testMsg)
+	is.NoErr(err)
+	is.NoErr(c.Close())
+	is.True(b.messages()[0].TLS) // arrived over TLS
+}
+
+func TestSTARTTLSRequiredButNotOffered(t *testing.T) {
+	is := is.New(t)
+	b := &backend{users: map[string]string{"alice": "pw"}}
+	addr := startServer(t, b, serverOpts{}) // no TLS config: no STARTTLS
+	_, err := dial(t, addr, smtp.Config{Auth: &smtp.Auth{Username: "alice", Password: "pw"}})
+	is.True(errors.Is(err, smtp.ErrNoStartTLS)) // AUTH makes STARTTLS required by default
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err) // without AUTH the default is opportunistic
+	is.True(c.TLS() == nil)
+	is.NoErr(c.Close())
+	// To loopback, plain-text AUTH is allowed when STARTTLS is turned off.
+	c, err = dial(t, addr, smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "alice", Password: "pw"}})
+	is.NoErr(err)
+	_, err = send(c, []string{"b@example.com"}, testMsg)
+	is.NoErr(err)
+	is.NoErr(c.Close())
+	is.Equal(b.messages()[0].User, "alice")
+}
+
+func TestRejectedRecipientDoesNotAbortTheOthers(t *testing.T) {
+	for _, piped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", piped), func(t *testing.T) {
+			is := is.New(t)
+			b := &backend{rejectRcpt: map[string]*gosmtp.SMTPError{
+				"nobody@example.com": {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"},
+				"later@example.com":  {Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 2, 1}, Message: "Try later"},
+			}}
+			addr := startServer(t, b, serverOpts{})
+			c, err := dial(t, addr, smtp.Config{NoPipelining: !piped})
+			is.NoErr(err)
+			defer c.Close()
+			res, err := send(c, []string{"one@example.com", "nobody@example.com", "two@example.com"}, testMsg)
+			is.NoErr(err) // one refusal does not fail the message
+			is.Equal(res.Accepted, []string{"one@example.com", "two@example.com"})
+			is.Equal(len(res.Rejected), 1)
+			is.Equal(res.Rejected[0].Addr, "nobody@example.com")
+			is.Equal(res.Rejected[0].Err.Code, 550)
+			is.Equal(res.Rejected[0].Err.Enhanced.String(), "5.1.1")
+			is.Equal(b.messages()[0].To, []string{"one@example.com", "two@example.com"}) // delivered to the good ones
+
+			// All refused: the message fails with the first refusal, the session goes on.
+			res, err = send(c, []string{"later@example.com", "nobody@example.com"}, testMsg)
+			var se *smtp.Error
+			is.True(errors.As(err, &se))
+			is.Equal(se.Code, 450)
+			is.True(se.Temporary())
+			is.Equal(len(res.Rejected), 2)
+			_, err = send(c, []string{"one@example.com"}, testMsg)
+			is.NoErr(err) // the next message still goes
+			is.Equal(len(b.messages()), 2)
+		})
+	}
+}
+
+func TestFailureRepliesAtEachStep(t *testing.T) {
+	temp := &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "Local trouble"}
+	perm := &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 6, 0}, Message: "Content refused"}
+	cases := []struct {
+		name     string
+		b        *backend
+		atDial   bool
+		code     int
+		temporay bool
+	}{
+		{"EHLO and HELO refused", &backend{greetErr: perm}, true, 554, false},
+		{"MAIL 451", &backend{mailErr: temp}, false, 451, true},
+		{"MAIL 554", &backend{mailErr: perm}, false, 554, false},
+		{"RCPT 550", &backend{rejectRcpt: map[string]*gosmtp.SMTPError{"b@example.com": {Code: 550, Message: "no"}}}, false, 550, false},
+		{"DATA end 554", &backend{dataErr: perm}, false, 554, false},
+		{"DATA end 451", &backend{dataErr: temp}, false, 451, true},
+	}
+	for _, tc := range cases {
+		for _, piped := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/pipelining=%v", tc.name, piped), func(t *testing.T) {
+				is := is.New(t)
+				addr := startServer(t, tc.b, serverOpts{})
+				c, err := dial(t, addr, smtp.Config{NoPipelining: !piped})
+				if !tc.atDial {
+					is.NoErr(err) // session set up
+					defer c.Close()
+					_, err = send(c, []string{"b@example.com"}, testMsg)
+				}
+				var se *smtp.Error
+				is.True(errors.As(err, &se)) // typed error with the server's reply
+				is.Equal(se.Code, tc.code)
+				is.Equal(se.Temporary(), tc.temporay)
+				if !tc.atDial {
+					_, err = send(c, []string{"b@example.com"}, testMsg)
+					is.True(errors.As(err, &se)) // the session is still usable and gives the same answer
+					is.Equal(se.Code, tc.code)
+				}
+			})
+		}
+	}
+}
+
+func TestServerTooSlowForTheTimeout(t *testing.T) {
+	is := is.New(t)
+	b := &backend{slowRcpt: make(chan struct{})}
+	addr := startServer(t, b, serverOpts{})
+	defer close(b.slowRcpt) // release the server's session before it is stopped
+	c, err := dial(t, addr, smtp.Config{Timeouts: smtp.Timeouts{Rcpt: 150 * time.Millisecond}})
+	is.NoErr(err)
+	_, err = send(c, []string{"b@example.com"}, testMsg)
+	var te *smtp.TimeoutError
+	is.True(errors.As(err, &te)) // a timeout, not a hang
+	is.Equal(te.Command, "RCPT")
+	is.Equal(te.After, 150*time.Millisecond)
+	_, err = send(c, []string{"b@example.com"}, testMsg)
+	is.True(errors.Is(err, smtp.ErrClosed)) // the session is over
+	is.True(errors.As(err, &te))            // and says why
+	c.Close()
+}
+
+func TestMessageCheckedBeforeAnyCommand(t *testing.T) {
+	is := is.New(t)
+	b := &backend{}
+	addr := startServer(t, b, serverOpts{maxSize: 2000})
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err)
+	defer c.Close()
+	is.Equal(c.Extensions().Size, int64(2000))
+	_, err = send(c, []string{"b@example.com"}, "Subject: x\r\n\r\n"+strings.Repeat("y\r\n", 1200))
+	is.True(errors.Is(err, smtp.ErrTooBig)) // over SIZE
+	_, err = send(c, []string{"b@example.com"}, "Subject: x\r\n\r\n"+strings.Repeat("y", 999)+"\r\n")
+	is.True(errors.Is(err, smtp.ErrLineTooLong)) // a 999-octet line is never sent
+	_, err = send(c, []string{"b@example.com>\r\nRCPT TO:<evil@example.com"}, testMsg)
+	is.True(errors.Is(err, smtp.ErrBadLine)) // CR/LF injection refused
+	_, err = send(c, nil, testMsg)
+	is.True(errors.Is(err, smtp.ErrNoRecipients))
+	_, err = send(c, []string{"b@example.com"}, "Subject: x\r\n\r\n"+strings.Repeat("y", 998)+"\r\n")
+	is.NoErr(err) // 998 octets is the limit, allowed; the session went on after the refusals
+	is.Equal(len(b.messages()), 1)
+}
+
+func TestDotStuffingAndLineEndings(t *testing.T) {
+	is := is.New(t)
+	b := &backend{}
+	addr := startServer(t, b, serverOpts{})
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err)
+	defer c.Close()
+	msg := "Subject: dots\n\n.\n..two\n.three\nbare LF line\r\nlast line without ending"
+	_, err = send(c, []string{"b@example.com"}, msg)
+	is.NoErr(err)
+	got := string(b.messages()[0].Data)
+	is.Equal(got, "Subject: dots\r\n\r\n.\r\n..two\r\n.three\r\nbare LF line\r\nlast line without ending\r\n") // a lone "." did not end the message; CRLF everywhere
+}
+
+func TestConcurrentSendsShareOneConnection(t *testing.T) {
+	is := is.New(t)
+	b := &backend{}
+	addr := startServer(t, b, serverOpts{})
+	meter := actors.NewMeter()
+	c, err := dial(t, addr, smtp.Config{Meter: meter})
+	is.NoErr(err)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				_, err := send(c, []string{fmt.Sprintf("g%d@example.com", g)}, fmt.Sprintf("Subject: %d/%d\r\n\r\nbody\r\n", g, i))
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		is.NoErr(err) // every message accepted
+	}
+	is.NoErr(c.Close())
+	is.Equal(len(b.messages()), 100)
+	b.mu.Lock()
+	is.Equal(b.sessions, 1) // all on one connection
+	b.mu.Unlock()
+	snap := meter.Snapshot()
+	is.Equal(snap.Stages[3].Name, "session") // the counts name the stages
+}
+
+// scripted runs fn as the server of one connection on 127.0.0.1.
+func scripted(t *testing.T, fn func(c net.Conn, r *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fn(c, bufio.NewReader(c))
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// expect reads one command line and fails the test if it lacks prefix.
+func expect(t *testing.T, r *bufio.Reader, prefix string) string {
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, prefix) {
+		t.Errorf("server: want %q, got %q (%v)", prefix, line, err)
+	}
+	return line
+}
+
+func TestMultiLineGreetingSplitOverTwoPackets(t *testing.T) {
+	is := is.New(t)
+	b := &backend{}
+	real := startServer(t, b, serverOpts{})
+	// A relay in front of go-smtp replaces its greeting with a two-line one
+	// sent in two writes, 50 ms apart, then passes bytes both ways.
+	addr := scripted(t, func(c net.Conn, r *bufio.Reader) {
+		up, err := net.Dial("tcp", real)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer up.Close()
+		ur := bufio.NewReader(up)
+		ur.ReadString('\n') // go-smtp's own greeting
+		io.WriteString(c, "220-mx.test ESMTP first line\r\n")
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(c, "220 second line\r\n")
+		go io.Copy(up, r)
+		io.Copy(c, ur)
+	})
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err) // the split greeting is one reply
+	_, err = send(c, []string{"b@example.com"}, testMsg)
+	is.NoErr(err)
+	is.NoErr(c.Close())
+	is.Equal(len(b.messages()), 1)
+}
+
+func TestEHLORefusedFallsBackToHELO(t *testing.T) {
+	is := is.New(t)
+	addr := scripted(t, func(c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "220 old.test\r\n")
+		expect(t, r, "EHLO ")
+		io.WriteString(c, "500 5.5.1 Command unrecognized\r\n")
+		expect(t, r, "HELO ")
+		io.WriteString(c, "250 old.test\r\n")
+		expect(t, r, "MAIL FROM:<a@example.com>\r\n") // no SIZE: nothing was announced
+		io.WriteString(c, "250 ok\r\n")
+		expect(t, r, "RCPT TO:<b@example.com>")
+		io.WriteString(c, "250 ok\r\n")
+		expect(t, r, "DATA")
+		io.WriteString(c, "354 go\r\n")
+		for line := ""; line != ".\r\n"; line = expect(t, r, "") {
+		}
+		io.WriteString(c, "250-queued\r\n250 as 42\r\n")
+		expect(t, r, "QUIT")
+		io.WriteString(c, "221 bye\r\n")
+	})
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err)
+	res, err := send(c, []string{"b@example.com"}, testMsg)
+	is.NoErr(err)                                          // no pipelining without EHLO, one command at a time
+	is.Equal(res.Reply.Lines, []string{"queued", "as 42"}) // multi-line final reply
+	is.NoErr(c.Close())
+}
+
+func TestDisconnectInTheMiddleOfDATA(t *testing.T) {
+	is := is.New(t)
+	addr := scripted(t, func(c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "220 flaky.test\r\n")
+		expect(t, r, "EHLO")
+		io.WriteString(c, "250-flaky.test\r\n250 PIPELINING\r\n")
+		expect(t, r, "MAIL")
+		expect(t, r, "RCPT")
+		expect(t, r, "DATA")
+		io.WriteString(c, "250 ok\r\n250 ok\r\n354 go\r\n")
+		expect(t, r, "From") // some content, then the server goes away
+	})
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err)
+	_, err = send(c, []string{"b@example.com"}, testMsg+strings.Repeat("more\r\n", 100))
+	is.True(err != nil)                                   // the message failed
+	is.True(strings.Contains(err.Error(), "end of data")) // while waiting for the final reply
+	_, err = send(c, []string{"b@example.com"}, testMsg)
+	is.True(errors.Is(err, smtp.ErrClosed)) // and the session is over, not hanging
+	c.Close()
+}
+
+func TestDataAfterSTARTTLSReplyIsRefused(t *testing.T) {
+	is := is.New(t)
+	addr := scripted(t, func(c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "220 evil.test\r\n")
+		expect(t, r, "EHLO")
+		io.WriteString(c, "250-evil.test\r\n250 STARTTLS\r\n")
+		expect(t, r, "STARTTLS")
+		io.WriteString(c, "220 go ahead\r\n250 injected\r\n")
+		r.ReadString('\n')
+	})
+	_, err := dial(t, addr, smtp.Config{StartTLS: smtp.TLSRequired})
+	is.True(errors.Is(err, smtp.ErrSTARTTLSInjection)) // plaintext after the STARTTLS reply is an attack
+}
+
+func TestMalformedReplyIsAnError(t *testing.T) {
+	is := is.New(t)
+	addr := scripted(t, func(c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "hello, I am not SMTP\r\n")
+		r.ReadString('\n')
+	})
+	_, err := dial(t, addr, smtp.Config{})
+	is.True(errors.Is(err, smtp.ErrBadReply)) // a clear error, no hang
+}
+
+func TestGreetingTimeout(t *testing.T) {
+	is := is.New(t)
+	addr := scripted(t, func(c net.Conn, r *bufio.Reader) { r.ReadString('\n') })
+	_, err := dial(t, addr, smtp.Config{Timeouts: smtp.Timeouts{Greeting: 100 * time.Millisecond}})
+	var te *smtp.TimeoutError
+	is.True(errors.As(err, &te)) // the silent server is given up on
+	is.Equal(te.Command, "greeting")
+}
