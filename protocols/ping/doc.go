@@ -1,0 +1,68 @@
+// Package ping is the UDP pinger of the Kurose & Ross course grown into a
+// measurement tool: a client (cmd/ping) that sends probes on its own
+// schedule and reports RTT statistics beyond Linux ping's, and a server
+// (cmd/pingd) that echoes them with optional, seeded loss, delay and jitter
+// and tracks heartbeats.
+//
+// # Wire format
+//
+// Text, compatible with the textbook's pinger: the client sends
+// "Ping <seq> <time>" (seq from 1, time in seconds since the epoch with six
+// decimals), then " heartbeat" for ping -heartbeat, then, with -s, a space
+// and 'x's up to the size. The server echoes every datagram that begins
+// with "Ping " (the rest is opaque) upper-cased by default, unchanged with
+// EchoSame. The client accepts "PING " or "Ping " in any case. RTT comes
+// from the monotonic clock, never from the echoed time.
+//
+// # Pipelines
+//
+// Datagrams are already units, so neither pipeline has a framer: the reader
+// hands on one datagram per item and the parser checks its syntax.
+//
+// Server (one pipeline for the socket, every client):
+//
+//	flowchart LR
+//	  reader["reader<br/>reads datagrams (and ticks)"] -- "ping.Datagram (buf 64)" --> parser
+//	  parser["parser<br/>checks the Ping prefix"] -- "ping.Request (buf 64)" --> handler
+//	  handler["handler<br/>loss, delay, heartbeats"] -- "[]ping.EchoOut (buf 64)" --> writer["writer<br/>sends echoes, now or later"]
+//
+// Client (one pipeline, two chains sharing the Stats under a mutex):
+//
+//	flowchart LR
+//	  pacer["pacer<br/>schedules sends every -i"] -- "ping.Probe (buf 64)" --> sender["sender<br/>stamps and sends probes"]
+//	  reader["reader<br/>reads replies (and ticks)"] -- "ping.Datagram (buf 64)" --> parser
+//	  parser["parser<br/>parses PING seq time"] -- "ping.Event (buf 64)" --> handler
+//	  handler["handler<br/>matches replies, expires probes"] -- "[]ping.Report (buf 64)" --> writer["writer<br/>prints a line per packet"]
+//	  sender -. "Stats.Sent (mutex)" .- handler
+//
+// Sending is its own chain, so a slow or lost reply never delays the next
+// send. Time-based work (probe timeouts, heartbeat silence) needs no timer
+// in the handler: the reader keeps a read deadline a tick ahead and sends a
+// Tick item when it passes, so every stage keeps a single input.
+//
+// # Channels, shutdown, concurrency
+//
+// The actors runtime creates and closes every channel; no stage closes
+// one. The interrupt closes the socket (unblocking the reader) and, in the
+// server, cancels the timers of delayed echoes. The client ends when its
+// handler has settled the last probe (its output closes, the writer flushes
+// and returns) or when its context ends. Server.Counts, Client.Summary and
+// Stop are safe for concurrent use; Stats and Heartbeats are not (one stage
+// owns each; the client guards its Stats with a mutex).
+//
+// # Randomness and time
+//
+// pingd's loss and delay draws come from two PRNGs owned by the server,
+// rand.New(rand.NewPCG(seed, stream)), one per fault: the n-th request's
+// fate depends only on the seed and n (see Drops). Time is the time
+// package's monotonic clock, which testing/synctest replaces in tests.
+//
+// # Limits
+//
+// A datagram is at most MaxDatagram bytes (larger are impossible over
+// IPv4 UDP); the sequence field at most 20 digits. The client remembers the
+// last Window(timeout, interval) probes and keeps at most 2^20 RTT samples
+// for percentiles (a reservoir sample past that). The server tracks at most
+// MaxPeers heartbeat clients and publishes at most 64 PacketLost events per
+// heartbeat gap.
+package ping
