@@ -26,7 +26,7 @@ type Client struct {
 	jobs     chan *job
 	quit     chan struct{}
 	quitOnce sync.Once
-	ready    chan struct{} // closed when the session is ready for mail (or has ended)
+	ready    chan struct{} // closed when the session is ready for mail
 	done     chan struct{} // closed when the session has ended
 	cancel   context.CancelFunc
 
@@ -73,16 +73,12 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config) (*Client, error) 
 	go c.run(life, conn)
 	select {
 	case <-c.ready:
-	case <-ctx.Done():
-		c.Abort()
-		<-c.done
-		return nil, ctx.Err()
-	}
-	select {
+		return c, nil
 	case <-c.done:
 		return nil, c.err
-	default:
-		return c, nil
+	case <-ctx.Done():
+		c.Abort()
+		return nil, ctx.Err()
 	}
 }
 
@@ -91,10 +87,7 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config) (*Client, error) 
 func (c *Client) run(ctx context.Context, conn net.Conn) {
 	var readyOnce sync.Once
 	markReady := func() { readyOnce.Do(func() { close(c.ready) }) }
-	defer func() {
-		markReady()
-		close(c.done)
-	}()
+	defer close(c.done)
 	start := stateGreeting
 	if c.cfg.ImplicitTLS {
 		tc, err := c.handshake(ctx, conn)
