@@ -1,0 +1,351 @@
+package rdt
+
+import (
+	"io"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"netstages/actors"
+	"netstages/sim"
+	"netstages/sim/internal/deadline"
+)
+
+// Conn is one end of a reliable stream over sim datagrams. It implements
+// net.Conn, CloseWrite and CloseRead. All methods are safe for concurrent
+// use; Read and Write block only on channels and timers.
+type Conn struct {
+	cfg           Config
+	local, remote sim.Addr
+	start         time.Time
+	send          func(to sim.Addr, b []byte) error
+	release       func() // frees the socket or the listener slot when the conn ends
+
+	// inbound carries raw datagrams from the peer (server side, fed by the
+	// listener's demux); nil on the client side, which reads its own socket.
+	inbound chan []byte
+	sock    *sim.PacketConn // client side only
+
+	mu sync.Mutex
+	// application → sender
+	sbuf    []byte
+	wclosed bool // CloseWrite or Close: FIN follows the bytes written
+	closed  bool // Close: local reads and writes fail
+	rclosed bool // CloseRead: reads give EOF, arriving bytes are dropped
+	// receiver → application
+	rbuf       []byte
+	rcvUsed    int    // bytes accepted and not yet read: the window shrinks by them
+	rcvNext    uint32 // next in-order sequence number expected
+	peerFin    bool   // the peer's FIN arrived in order
+	eof        bool   // the application may read EOF after rbuf
+	ackPending bool   // the receiver owes the peer an acknowledgement
+	sacks      []uint32
+	synack     bool // owe the peer a SYNACK (server side)
+	rst        bool // owe the peer an RST
+	lastAdv    int  // window last advertised
+	err        error
+	stats      Stats
+
+	kick       chan struct{}
+	acks       chan Segment
+	dataReady  chan struct{}
+	spaceReady chan struct{}
+	closing    chan struct{} // closed by Close
+	done       chan struct{} // closed when the connection has ended
+	rd, wd     *deadline.Deadline
+	timer      *time.Timer // the sender's one timer (retransmission, linger)
+
+	sendPipe, recvPipe *actors.Pipeline
+}
+
+var _ net.Conn = (*Conn)(nil)
+
+func newConn(cfg Config, local, remote sim.Addr, send func(sim.Addr, []byte) error) *Conn {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	c := &Conn{cfg: cfg, local: local, remote: remote, start: time.Now(), send: send,
+		kick: make(chan struct{}, 1), acks: make(chan Segment, 256),
+		dataReady: make(chan struct{}, 1), spaceReady: make(chan struct{}, 1),
+		closing: make(chan struct{}), done: make(chan struct{}),
+		rd: deadline.New(), wd: deadline.New(), timer: t, lastAdv: cfg.RcvBuf}
+	c.stats = Stats{ARQ: cfg.ARQ, Local: local.String(), Remote: remote.String()}
+	return c
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// run wires the sender and receiver pipelines and supervises them: when the
+// sender decides the connection is over, the receiver is stopped, the
+// socket released and done closed.
+func (c *Conn) run(peerWindow int, rtt time.Duration) {
+	snd := newSender(c, peerWindow, rtt)
+	c.sendPipe = snd.wire()
+	c.recvPipe = newReceiver(c).wire()
+	go func() {
+		recvDone := make(chan struct{})
+		go func() {
+			defer close(recvDone)
+			if err := c.recvPipe.Run(backgroundCtx()); err != nil {
+				c.fail(err)
+			}
+		}()
+		if err := c.sendPipe.Run(backgroundCtx()); err != nil {
+			c.fail(err)
+		}
+		c.recvPipe.Stop()
+		<-recvDone
+		c.timer.Stop()
+		c.rd.Stop()
+		c.wd.Stop()
+		c.release()
+		c.mu.Lock()
+		c.stats.Duration = time.Since(c.start)
+		if c.err != nil && c.err != errOver {
+			c.stats.Err = c.err.Error()
+		}
+		st := c.statsLocked()
+		c.mu.Unlock()
+		close(c.done)
+		if c.cfg.OnDone != nil {
+			c.cfg.OnDone(st)
+		}
+	}()
+}
+
+// fail records the first error that ends the connection.
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+	signal(c.kick)
+	signal(c.dataReady)
+	signal(c.spaceReady)
+}
+
+func (c *Conn) opError(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: "rdt", Source: c.local, Addr: c.remote, Err: err}
+}
+
+// Read reads bytes the peer sent, in order, each exactly once.
+func (c *Conn) Read(b []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		switch {
+		case c.closed:
+			c.mu.Unlock()
+			return 0, c.opError("read", net.ErrClosed)
+		case c.rclosed:
+			c.mu.Unlock()
+			return 0, io.EOF
+		case deadline.Closed(c.rd.Wait()):
+			c.mu.Unlock()
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		case len(b) == 0:
+			c.mu.Unlock()
+			return 0, nil
+		case len(c.rbuf) > 0:
+			n := copy(b, c.rbuf)
+			c.rbuf = c.rbuf[n:]
+			if len(c.rbuf) == 0 {
+				c.rbuf = nil
+			} else {
+				signal(c.dataReady)
+			}
+			c.rcvUsed -= n
+			c.stats.BytesRecvd += uint64(n)
+			update := c.windowOpenedLocked()
+			c.mu.Unlock()
+			if update {
+				signal(c.kick)
+			}
+			return n, nil
+		case c.eof:
+			c.mu.Unlock()
+			return 0, io.EOF
+		case c.err != nil:
+			err := c.err
+			c.mu.Unlock()
+			return 0, c.opError("read", err)
+		case deadline.Closed(c.done):
+			c.mu.Unlock()
+			return 0, io.EOF
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.dataReady:
+		case <-c.closing:
+		case <-c.done:
+		case <-c.rd.Wait():
+		}
+	}
+}
+
+// windowOpenedLocked says whether a read opened the window enough to tell
+// the peer (by an MSS, or to half the buffer from below one MSS).
+func (c *Conn) windowOpenedLocked() bool {
+	free := c.cfg.RcvBuf - c.rcvUsed
+	if free-c.lastAdv >= c.cfg.MSS || (c.lastAdv < c.cfg.MSS && free >= c.cfg.RcvBuf/2) {
+		c.ackPending = true
+		return true
+	}
+	return false
+}
+
+// Write queues b for sending, blocking while the send buffer is full.
+func (c *Conn) Write(b []byte) (int, error) {
+	written := 0
+	for written < len(b) {
+		c.mu.Lock()
+		switch {
+		case c.closed:
+			c.mu.Unlock()
+			return written, c.opError("write", net.ErrClosed)
+		case c.err != nil:
+			err := c.err
+			c.mu.Unlock()
+			return written, c.opError("write", err)
+		case c.wclosed || deadline.Closed(c.done):
+			c.mu.Unlock()
+			return written, c.opError("write", syscall.EPIPE)
+		case deadline.Closed(c.wd.Wait()):
+			c.mu.Unlock()
+			return written, c.opError("write", os.ErrDeadlineExceeded)
+		}
+		if space := c.cfg.SndBuf - len(c.sbuf); space > 0 {
+			n := min(space, len(b)-written)
+			c.sbuf = append(c.sbuf, b[written:written+n]...)
+			written += n
+			c.mu.Unlock()
+			signal(c.kick)
+			continue
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.spaceReady:
+		case <-c.closing:
+		case <-c.done:
+		case <-c.wd.Wait():
+		}
+	}
+	return written, nil
+}
+
+// CloseWrite sends FIN after the bytes written: the peer reads EOF, and
+// this end can still read.
+func (c *Conn) CloseWrite() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.wclosed = true
+	c.mu.Unlock()
+	signal(c.kick)
+	return nil
+}
+
+// CloseRead makes local reads return EOF and drops bytes that arrive from
+// now on, as shutdown(SHUT_RD) does.
+func (c *Conn) CloseRead() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.rclosed = true
+	c.rcvUsed -= len(c.rbuf)
+	c.rbuf = nil
+	return nil
+}
+
+// Close ends the connection: local reads and writes fail at once; bytes
+// already written are still delivered, then FIN. The connection lingers in
+// the background until the peer has acknowledged everything (or gives up
+// after MaxRetries timeouts); Done tells when.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.closed, c.wclosed = true, true
+	c.rcvUsed -= len(c.rbuf)
+	c.rbuf = nil
+	c.mu.Unlock()
+	close(c.closing)
+	c.rd.Stop()
+	c.wd.Stop()
+	signal(c.kick)
+	return nil
+}
+
+// Done is closed when the connection has ended and released its socket.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Stats returns the connection's counters now.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.statsLocked()
+	if !deadline.Closed(c.done) {
+		st.Duration = time.Since(c.start)
+	}
+	return st
+}
+
+func (c *Conn) statsLocked() Stats {
+	st := c.stats
+	st.RTOHistory = slices.Clone(c.stats.RTOHistory)
+	return st
+}
+
+// SendGraph returns the graph of the sender pipeline.
+func (c *Conn) SendGraph() actors.Graph { return c.sendPipe.Graph() }
+
+// RecvGraph returns the graph of the receiver pipeline.
+func (c *Conn) RecvGraph() actors.Graph { return c.recvPipe.Graph() }
+
+// LocalAddr returns this end's address (a sim.Addr).
+func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr returns the peer's address (a sim.Addr).
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if deadline.Closed(c.closing) {
+		return c.opError("set", net.ErrClosed)
+	}
+	c.rd.Set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the write deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if deadline.Closed(c.closing) {
+		return c.opError("set", net.ErrClosed)
+	}
+	c.wd.Set(t)
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package rdt is a reliable byte stream over the sim's datagrams — the
+// textbook's reliable data transfer, made real: stop-and-wait (rdt3.0),
+// Go-Back-N and Selective Repeat, plus a "perfect" mode without
+// retransmission for lossless links. Each has checksums, a handshake
+// (SYN, SYNACK, ACK) and teardown (FIN each way, or RST), flow control by the
+// receiver's advertised window, and an RTO from RFC 6298 (SRTT/RTTVAR, Karn's
+// rule, exponential backoff).
+//
+// A Stack wraps a sim.Host as a transport.Network, so protocols dial and
+// listen on it unchanged; its Conn is a net.Conn with deadlines, Close,
+// CloseWrite and CloseRead, and passes golang.org/x/net/nettest.TestConn.
+//
+// Each connection runs two pipelines:
+//
+//	flowchart LR
+//	  events["events<br/>merges writes, acks and timer"] --> arq["arq<br/>window, timers, retransmission"]
+//	  arq -- "[]rdt.wire" --> tx["tx<br/>checksums, sends datagrams"]
+//
+//	flowchart LR
+//	  rx["rx<br/>receives datagrams"] -- "[]uint8" --> verify["verify<br/>checksum, decode, acks to sender"]
+//	  verify -- "[]rdt.Segment" --> reassemble["reassemble<br/>in order / buffered, what to ack"]
+//	  reassemble -- "[]rdt.delivery" --> deliver["deliver<br/>hands bytes to Read"]
+//
+// The arq stage is the only one that sends: data, retransmissions, and the
+// acknowledgements the receiver asks for (through a flag and a kick), so one
+// goroutine decides the order of a connection's packets. Write appends to a
+// bounded send buffer and kicks the events stage; Read takes from the
+// receive buffer that deliver fills.
+//
+// Determinism: with Config.Settle the events stage, after its first event,
+// waits one nanosecond on a timer before it drains what is pending. Under
+// testing/synctest that timer fires only when every goroutine of the bubble
+// is blocked, i.e. when the instant has settled (the application has written
+// what it will write, the receiver has taken what arrived), so the arq stage
+// sees the same state, and sends the same packets, in every run.
+//
+// Ending: the sender pipeline's arq stage returns when both FINs are
+// acknowledged (after a TIME-WAIT of two RTOs), after Close once its FIN is
+// acknowledged and two RTOs pass (an RST tells a peer that has not finished),
+// on an RST, or after MaxRetries timeouts in a row (ETIMEDOUT). Then the
+// receiver pipeline is stopped and the socket released; Conn.Done closes.
+//
+// Channels: the actors runtime closes the channels between stages; the
+// conn's kick, acks and signal channels are never closed; done and closing
+// are closed once.
+//
+// Limits: MSS bytes per segment, Window packets in flight, RcvBuf bytes
+// buffered for Read, SndBuf bytes waiting to be sent; a listener keeps 128
+// connections waiting for Accept and 1024 datagrams per connection.
+//
+// Concurrency: Stack, Listener and Conn are safe for concurrent use.
+package rdt

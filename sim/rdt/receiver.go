@@ -1,0 +1,220 @@
+package rdt
+
+import (
+	"context"
+	"slices"
+
+	"netstages/actors"
+)
+
+// delivery is a run of in-order bytes for the application, or its end.
+type delivery struct {
+	data []byte
+	fin  bool
+}
+
+// receiver is the state of the receiver pipeline's stages.
+type receiver struct {
+	c   *Conn
+	cfg Config
+	ooo map[uint32]Segment // selective repeat: packets buffered ahead of a gap
+}
+
+func newReceiver(c *Conn) *receiver {
+	return &receiver{c: c, cfg: c.cfg, ooo: make(map[uint32]Segment)}
+}
+
+// wire builds the receiver pipeline:
+//
+//	rx (datagrams) → verify (checksum, decode, acks to the sender) →
+//	reassemble (in order, window, what to acknowledge) → deliver (to Read)
+func (r *receiver) wire() *actors.Pipeline {
+	c := r.c
+	p := actors.New("rdt-recv "+string(r.cfg.ARQ), r.cfg.RecvMeter)
+	if c.sock != nil {
+		p.OnInterrupt(func() { c.sock.Close() })
+	}
+	raw := actors.Source(p, actors.Spec{Name: "rx", Role: actors.RoleReader, Does: "receives datagrams"}, r.rx, 4)
+	segs := actors.Then(p, actors.Spec{Name: "verify", Role: actors.RoleParser, Does: "checksum, decode, acks to sender"}, raw, r.verify, 4)
+	runs := actors.Then(p, actors.Spec{Name: "reassemble", Role: actors.RoleHandler, Does: reassembleDoes(r.cfg.ARQ)}, segs, r.reassemble, 4)
+	actors.Sink(p, actors.Spec{Name: "deliver", Role: actors.RoleWriter, Does: "hands bytes to Read"}, runs, r.deliver)
+	return p
+}
+
+func reassembleDoes(a ARQ) string {
+	if a == SelectiveRepeat {
+		return "buffers out of order, acks each"
+	}
+	return "accepts in order only, acks cumulatively"
+}
+
+// rx is the source: datagrams from the peer, from the conn's own socket
+// (client) or from the listener's demux (server).
+func (r *receiver) rx(ctx context.Context, out *actors.Output[[]byte]) error {
+	c := r.c
+	for {
+		var b []byte
+		if c.sock != nil {
+			d, err := c.sock.Recv()
+			if err != nil {
+				return nil // closed by the interrupt
+			}
+			if d.From != c.remote {
+				continue
+			}
+			b = d.Payload
+		} else {
+			select {
+			case b = <-c.inbound:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if !out.Send(b) {
+			return nil
+		}
+	}
+}
+
+// verify checks and decodes segments. Corrupt ones are dropped and counted;
+// acknowledgements go to the sender; data and FIN go on.
+func (r *receiver) verify(ctx context.Context, in *actors.Input[[]byte], out *actors.Output[[]Segment]) error {
+	c := r.c
+	for b := range in.All() {
+		seg, err := Decode(b)
+		if err != nil {
+			c.mu.Lock()
+			c.stats.Corrupt++
+			c.mu.Unlock()
+			continue
+		}
+		switch seg.Kind {
+		case KindRST:
+			c.fail(errReset)
+			continue
+		case KindSYN: // the SYNACK was lost: send it again
+			c.mu.Lock()
+			c.synack = true
+			c.mu.Unlock()
+			signal(c.kick)
+			continue
+		case KindSYNACK: // our handshake ACK was lost
+			c.mu.Lock()
+			c.ackPending = true
+			c.mu.Unlock()
+			signal(c.kick)
+			continue
+		}
+		select {
+		case c.acks <- seg:
+		case <-ctx.Done():
+			return nil
+		}
+		if seg.Kind == KindDATA || seg.Kind == KindFIN {
+			seg.Payload = slices.Clone(seg.Payload)
+			if !out.Send([]Segment{seg}) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// reassemble is the receiving half of the ARQ: go-back-N and stop-and-wait
+// accept only the next packet in order; selective repeat buffers packets
+// within its window ahead of a gap. Every data packet is acknowledged.
+func (r *receiver) reassemble(ctx context.Context, in *actors.Input[[]Segment], out *actors.Output[[]delivery]) error {
+	c := r.c
+	for segs := range in.All() {
+		var runs []delivery
+		c.mu.Lock()
+		for _, seg := range segs {
+			runs = r.accept(seg, runs)
+		}
+		c.mu.Unlock()
+		signal(c.kick)
+		if len(runs) > 0 && !out.Send(runs) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// accept handles one data or FIN packet with c.mu held.
+func (r *receiver) accept(seg Segment, runs []delivery) []delivery {
+	c := r.c
+	c.ackPending = true
+	sr := r.cfg.ARQ == SelectiveRepeat
+	switch {
+	case seg.Seq < c.rcvNext: // a duplicate: acknowledge it again
+		c.stats.Duplicates++
+		if sr {
+			c.sacks = append(c.sacks, seg.Seq)
+		}
+		return runs
+	case c.closed && seg.Kind == KindDATA: // nobody will read it
+		c.rst = true
+		return runs
+	case seg.Seq > c.rcvNext:
+		c.stats.OutOfOrder++
+		if !sr || seg.Seq-c.rcvNext >= uint32(r.cfg.Window) {
+			return runs
+		}
+		if _, dup := r.ooo[seg.Seq]; dup {
+			c.stats.Duplicates++
+		} else if !r.fits(seg) {
+			return runs
+		} else {
+			r.ooo[seg.Seq] = seg
+			c.rcvUsed += len(seg.Payload)
+		}
+		c.sacks = append(c.sacks, seg.Seq)
+		return runs
+	}
+	if !r.fits(seg) { // in order but no room: the sender will retry
+		return runs
+	}
+	c.rcvUsed += len(seg.Payload)
+	if sr {
+		c.sacks = append(c.sacks, seg.Seq)
+	}
+	for {
+		c.rcvNext++
+		if seg.Kind == KindFIN {
+			c.peerFin = true
+			return append(runs, delivery{fin: true})
+		}
+		runs = append(runs, delivery{data: seg.Payload})
+		next, ok := r.ooo[c.rcvNext]
+		if !ok {
+			return runs
+		}
+		delete(r.ooo, c.rcvNext)
+		seg = next
+	}
+}
+
+func (r *receiver) fits(seg Segment) bool {
+	return r.c.rcvUsed+len(seg.Payload) <= r.cfg.RcvBuf
+}
+
+// deliver is the sink: it appends in-order bytes to what Read returns.
+func (r *receiver) deliver(ctx context.Context, in *actors.Input[[]delivery]) error {
+	c := r.c
+	for runs := range in.All() {
+		c.mu.Lock()
+		for _, d := range runs {
+			switch {
+			case d.fin:
+				c.eof = true
+			case c.rclosed || c.closed:
+				c.rcvUsed -= len(d.data)
+			default:
+				c.rbuf = append(c.rbuf, d.data...)
+			}
+		}
+		c.mu.Unlock()
+		signal(c.dataReady)
+	}
+	return nil
+}

@@ -1,0 +1,411 @@
+package rdt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"netstages/actors"
+)
+
+func backgroundCtx() context.Context { return context.Background() }
+
+// event is one input of the ARQ stage.
+type event struct {
+	ack   *Segment // a segment from the peer whose ack fields matter
+	timer bool     // the timer fired
+}
+
+// wire is one encoded segment on its way out.
+type wire struct {
+	seg Segment
+}
+
+// outSeg is a data or FIN packet the sender keeps until it is acknowledged.
+type outSeg struct {
+	seq     uint32
+	kind    Kind
+	payload []byte
+	sentAt  time.Time
+	expires time.Time
+	retx    bool // sent more than once: never an RTT sample (Karn)
+	acked   bool
+}
+
+// sender is the state of the ARQ stage; only that stage's goroutine touches
+// it.
+type sender struct {
+	c          *Conn
+	cfg        Config
+	base, next uint32
+	segs       []*outSeg // sequence numbers base .. next-1
+	peerWnd    int
+	inflight   int // payload bytes in segs not yet acknowledged
+	rto        rtoEstimator
+	retries    int
+	finQueued  bool
+	finAcked   bool
+	linger     time.Time // when set, the connection ends then
+}
+
+func newSender(c *Conn, peerWindow int, rtt time.Duration) *sender {
+	s := &sender{c: c, cfg: c.cfg, peerWnd: peerWindow, rto: newRTO(c.cfg)}
+	if rtt > 0 {
+		s.rto.sample(rtt)
+		s.noteRTO(time.Now(), rtt)
+	}
+	return s
+}
+
+// wire builds the sender pipeline:
+//
+//	events (kicks, acks, timer) → arq (window, timers, retransmission) → tx (checksum, send)
+func (s *sender) wire() *actors.Pipeline {
+	c := s.c
+	p := actors.New("rdt-send "+string(s.cfg.ARQ), s.cfg.SendMeter)
+	evs := actors.Source(p, actors.Spec{Name: "events", Role: actors.RoleReader, Does: "merges writes, acks and timer"}, s.events, 4)
+	segs := actors.Then(p, actors.Spec{Name: "arq", Role: actors.RoleHandler, Does: arqDoes(s.cfg.ARQ)}, evs, s.arq, 4)
+	actors.Sink(p, actors.Spec{Name: "tx", Role: actors.RoleWriter, Does: "checksums, sends datagrams"}, segs, func(ctx context.Context, in *actors.Input[[]wire]) error {
+		for b := range in.All() {
+			for _, w := range b {
+				if err := c.send(c.remote, w.seg.Append(make([]byte, 0, HeaderLen+len(w.seg.Payload)))); err != nil {
+					return fmt.Errorf("send %s: %w", w.seg.Kind, err)
+				}
+			}
+		}
+		return nil
+	})
+	return p
+}
+
+func arqDoes(a ARQ) string {
+	switch a {
+	case StopAndWait:
+		return "stop-and-wait, one timer"
+	case GoBackN:
+		return "go-back-N, one timer"
+	case SelectiveRepeat:
+		return "selective repeat, a timer per packet"
+	}
+	return "no retransmission"
+}
+
+// events is the source stage: it waits for any reason to act, lets the
+// instant settle if asked, and hands on everything pending as one batch.
+func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error {
+	c := s.c
+	for {
+		var b []event
+		select {
+		case <-c.kick:
+			b = append(b, event{})
+		case a := <-c.acks:
+			b = append(b, event{ack: &a})
+		case <-c.timer.C:
+			b = append(b, event{timer: true})
+		case <-ctx.Done():
+			return nil
+		}
+		if s.cfg.Settle {
+			t := time.NewTimer(time.Nanosecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+		}
+	drain:
+		for {
+			select {
+			case <-c.kick:
+			case a := <-c.acks:
+				b = append(b, event{ack: &a})
+			case <-c.timer.C:
+				b = append(b, event{timer: true})
+			default:
+				break drain
+			}
+		}
+		if !out.Send(b) {
+			return nil
+		}
+	}
+}
+
+// arq is the handler stage: acknowledgements and timeouts first, then new
+// packets as the window allows, then the acknowledgements this end owes.
+// It returns when the connection is over.
+func (s *sender) arq(ctx context.Context, in *actors.Input[[]event], out *actors.Output[[]wire]) error {
+	// A server owes its SYNACK, a client its handshake ACK, from the start;
+	// data waits for the first event, so the handshake is the same every run.
+	if !out.Send(s.control(time.Now(), nil)) {
+		return nil
+	}
+	for evs := range in.All() {
+		b := s.step(evs)
+		if len(b) > 0 && !out.Send(b) {
+			return nil
+		}
+		if s.over() {
+			return nil
+		}
+		s.arm()
+	}
+	return nil
+}
+
+// step handles one batch of events and returns what to send.
+func (s *sender) step(evs []event) []wire {
+	now := time.Now()
+	var out []wire
+	for _, e := range evs {
+		if e.ack != nil {
+			s.onAck(*e.ack, now)
+		}
+	}
+	out = s.onTimers(now, out)
+	out = s.fill(now, out)
+	return s.control(now, out)
+}
+
+func (s *sender) onAck(seg Segment, now time.Time) {
+	s.peerWnd = int(seg.Window)
+	if s.cfg.ARQ == SelectiveRepeat && seg.SACK && seg.Seq >= s.base && seg.Seq < s.next {
+		s.ackOne(s.segs[seg.Seq-s.base], now)
+	}
+	if seg.Ack > s.base && seg.Ack <= s.next {
+		for _, o := range s.segs[:seg.Ack-s.base] {
+			if !o.acked && o.seq == seg.Ack-1 {
+				s.ackOne(o, now) // the packet that triggered the ack: an RTT sample
+			} else if !o.acked {
+				o.acked = true
+				s.settle(o)
+			}
+		}
+	}
+	slid := false
+	for len(s.segs) > 0 && s.segs[0].acked {
+		if s.segs[0].kind == KindFIN {
+			s.finAcked = true
+		}
+		s.segs = s.segs[1:]
+		s.base++
+		slid = true
+	}
+	if slid {
+		s.retries = 0
+		if s.cfg.ARQ != SelectiveRepeat && len(s.segs) > 0 {
+			s.segs[0].expires = now.Add(s.rto.rto) // restart the one timer for the new base
+		}
+	}
+}
+
+// ackOne marks a packet acknowledged and, by Karn's rule, takes an RTT
+// sample only if it was sent once.
+func (s *sender) ackOne(o *outSeg, now time.Time) {
+	if o.acked {
+		return
+	}
+	o.acked = true
+	s.settle(o)
+	if !o.retx {
+		s.rto.sample(now.Sub(o.sentAt))
+		s.noteRTO(now, now.Sub(o.sentAt))
+	}
+}
+
+func (s *sender) settle(o *outSeg) {
+	s.inflight -= len(o.payload)
+	s.c.mu.Lock()
+	s.c.stats.BytesSent += uint64(len(o.payload))
+	s.c.mu.Unlock()
+}
+
+func (s *sender) noteRTO(now time.Time, sample time.Duration) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stats.RTO, c.stats.SRTT = s.rto.rto, s.rto.srtt
+	if len(c.stats.RTOHistory) < 256 {
+		c.stats.RTOHistory = append(c.stats.RTOHistory, RTOChange{At: now.Sub(c.start), RTO: s.rto.rto, Sample: sample})
+	}
+}
+
+// onTimers resends what timed out: every packet in flight for go-back-N and
+// stop-and-wait, only the expired ones for selective repeat.
+func (s *sender) onTimers(now time.Time, out []wire) []wire {
+	if s.cfg.ARQ == Perfect || len(s.segs) == 0 {
+		return out
+	}
+	var expired []*outSeg
+	if s.cfg.ARQ == SelectiveRepeat {
+		for _, o := range s.segs {
+			if !o.acked && !o.expires.After(now) {
+				expired = append(expired, o)
+			}
+		}
+	} else if !s.segs[0].expires.After(now) {
+		expired = s.segs
+	}
+	if len(expired) == 0 {
+		return out
+	}
+	s.retries++
+	s.rto.backoff()
+	s.noteRTO(now, 0)
+	s.c.mu.Lock()
+	s.c.stats.Timeouts++
+	s.c.stats.Retransmits += uint64(len(expired))
+	s.c.mu.Unlock()
+	if s.retries > s.cfg.MaxRetries {
+		s.c.fail(fmt.Errorf("%d timeouts in a row: %w", s.retries, syscall.ETIMEDOUT))
+		return out
+	}
+	for _, o := range expired {
+		o.retx, o.sentAt, o.expires = true, now, now.Add(s.rto.rto)
+		out = append(out, wire{seg: Segment{Kind: o.kind, Seq: o.seq, Payload: o.payload}})
+	}
+	return out
+}
+
+// fill cuts new packets from the send buffer while the window allows: at
+// most Window packets in flight and no more bytes than the peer's window
+// (one packet may always be in flight, as a window probe, except for perfect).
+func (s *sender) fill(now time.Time, out []wire) []wire {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return out
+	}
+	took := false
+loop:
+	for len(s.segs) < s.cfg.Window && !s.finQueued {
+		var o *outSeg
+		switch {
+		case len(c.sbuf) > 0:
+			size := min(s.cfg.MSS, len(c.sbuf))
+			avail := s.peerWnd - s.inflight
+			if avail < size {
+				if s.cfg.ARQ == Perfect || s.inflight > 0 {
+					if avail < min(size, s.cfg.MSS/2) || avail <= 0 {
+						break loop
+					}
+					size = avail
+				}
+			}
+			o = &outSeg{kind: KindDATA, payload: c.sbuf[:size:size]}
+			c.sbuf = c.sbuf[size:]
+			if len(c.sbuf) == 0 {
+				c.sbuf = nil
+			}
+			took = true
+			c.stats.DataSent++
+		case c.wclosed:
+			o = &outSeg{kind: KindFIN}
+			s.finQueued = true
+		}
+		if o == nil {
+			break loop
+		}
+		o.seq, o.sentAt, o.expires = s.next, now, now.Add(s.rto.rto)
+		s.next++
+		s.inflight += len(o.payload)
+		s.segs = append(s.segs, o)
+		out = append(out, wire{seg: Segment{Kind: o.kind, Seq: o.seq, Payload: o.payload}})
+	}
+	if took {
+		signal(c.spaceReady)
+	}
+	return out
+}
+
+// control adds the handshake, acknowledgement and reset segments this end
+// owes, stamps every segment with the current ack and window, and decides
+// when the connection is over.
+func (s *sender) control(now time.Time, out []wire) []wire {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.synack {
+		c.synack = false
+		out = append([]wire{{seg: Segment{Kind: KindSYNACK}}}, out...)
+	}
+	for _, q := range c.sacks {
+		out = append(out, wire{seg: Segment{Kind: KindACK, SACK: true, Seq: q}})
+	}
+	if c.ackPending && len(c.sacks) == 0 && len(out) == 0 {
+		out = append(out, wire{seg: Segment{Kind: KindACK}})
+	}
+	c.sacks, c.ackPending = c.sacks[:0], false
+	// Ending: both FINs acknowledged, or ours acknowledged after Close
+	// (the peer gets an RST when it has not finished), or a reset.
+	switch {
+	case c.rst:
+		out = append(out, wire{seg: Segment{Kind: KindRST}})
+		c.rst = false
+		if c.err == nil {
+			c.err = errReset
+		}
+	case s.finAcked && (c.peerFin || c.closed) && s.linger.IsZero():
+		s.linger = now.Add(2 * s.rto.rto)
+	case !s.linger.IsZero() && !now.Before(s.linger):
+		if !c.peerFin {
+			out = append(out, wire{seg: Segment{Kind: KindRST}})
+		}
+		if c.err == nil {
+			c.err = errOver
+		}
+	}
+	free := c.cfg.RcvBuf - c.rcvUsed
+	for i := range out {
+		out[i].seg.Ack, out[i].seg.Window = c.rcvNext, uint32(max(free, 0))
+	}
+	c.lastAdv = free
+	c.stats.Segments += uint64(len(out))
+	return out
+}
+
+var (
+	errReset = fmt.Errorf("connection reset: %w", syscall.ECONNRESET)
+	// errOver marks a connection that ended normally.
+	errOver = errors.New("rdt: connection closed")
+)
+
+// over says whether the connection has ended.
+func (s *sender) over() bool {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.c.err != nil
+}
+
+// arm sets the one timer to the earliest deadline: the oldest packet's
+// (go-back-N), any packet's (selective repeat), or the end of lingering.
+func (s *sender) arm() {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if s.cfg.ARQ != Perfect && len(s.segs) > 0 {
+		if s.cfg.ARQ == SelectiveRepeat {
+			for _, o := range s.segs {
+				if !o.acked {
+					consider(o.expires)
+				}
+			}
+		} else {
+			consider(s.segs[0].expires)
+		}
+	}
+	consider(s.linger)
+	if next.IsZero() {
+		s.c.timer.Stop()
+		return
+	}
+	s.c.timer.Reset(max(time.Until(next), 0))
+}

@@ -1,0 +1,253 @@
+package rdt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"netstages/sim"
+	"netstages/transport"
+)
+
+// Stack gives a sim host reliable streams: it implements transport.Network,
+// with DialContext and Listen over the host's datagrams and ListenPacket
+// passed through. A Stack is safe for concurrent use.
+type Stack struct {
+	host *sim.Host
+	cfg  Config
+}
+
+var _ transport.Network = (*Stack)(nil)
+
+// New returns a Stack for host.
+func New(host *sim.Host, cfg Config) (*Stack, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Stack{host: host, cfg: cfg}, nil
+}
+
+// Config returns the stack's configuration, defaults filled in.
+func (s *Stack) Config() Config { return s.cfg }
+
+// Host returns the host the stack runs on.
+func (s *Stack) Host() *sim.Host { return s.host }
+
+func checkStream(network string) error {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "rdt":
+		return nil
+	}
+	return fmt.Errorf("rdt: unsupported stream network %q", network)
+}
+
+// ListenPacket opens a datagram socket on the host.
+func (s *Stack) ListenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	return s.host.ListenPacket(ctx, network, addr)
+}
+
+// synTries is how many SYNs Dial sends before it gives up (Linux's
+// tcp_syn_retries is 6 too).
+const synTries = 6
+
+// DialContext opens a connection to addr ("host:port"): SYN, SYNACK, then
+// the pipelines start and the first segment acknowledges the SYNACK. SYNs are
+// resent with exponential backoff from InitialRTO; the SYN's RTT is the first
+// sample unless it was resent (Karn).
+func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if err := checkStream(network); err != nil {
+		return nil, err
+	}
+	raddr, err := sim.ParseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	sock, err := s.host.Bind("udp", s.host.Name()+":0")
+	if err != nil {
+		return nil, err
+	}
+	opErr := func(err error) error {
+		sock.Close()
+		return &net.OpError{Op: "dial", Net: "rdt", Source: sock.Addr(), Addr: raddr, Err: err}
+	}
+	stop := context.AfterFunc(ctx, func() { sock.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	rto := s.cfg.InitialRTO
+	for try := range synTries {
+		sent := time.Now()
+		if err := sock.Send(raddr, Segment{Kind: KindSYN, Window: uint32(s.cfg.RcvBuf)}.Append(nil)); err != nil {
+			return nil, opErr(err)
+		}
+		sock.SetReadDeadline(sent.Add(rto))
+		for {
+			d, err := sock.Recv()
+			if ctx.Err() != nil {
+				return nil, opErr(ctx.Err())
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if err != nil {
+				return nil, opErr(err)
+			}
+			seg, err := Decode(d.Payload)
+			if err != nil || d.From != raddr {
+				continue
+			}
+			switch seg.Kind {
+			case KindRST:
+				return nil, opErr(syscall.ECONNREFUSED)
+			case KindSYNACK:
+				sock.SetReadDeadline(time.Time{})
+				var rtt time.Duration
+				if try == 0 {
+					rtt = time.Since(sent)
+				}
+				c := newConn(s.cfg, sock.Addr(), raddr, sock.Send)
+				c.sock = sock
+				c.release = func() { sock.Close() }
+				c.ackPending = true
+				c.run(int(seg.Window), rtt)
+				return c, nil
+			}
+		}
+		rto = min(2*rto, s.cfg.MaxRTO)
+	}
+	return nil, opErr(fmt.Errorf("no answer to %d SYNs: %w", synTries, syscall.ETIMEDOUT))
+}
+
+// Listen binds addr and accepts connections on it. Every connection's
+// datagrams share the listener's socket; a demultiplexer hands each to its
+// connection by the peer's address.
+func (s *Stack) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
+	if err := checkStream(network); err != nil {
+		return nil, err
+	}
+	sock, err := s.host.Bind("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{stack: s, sock: sock, backlog: make(chan *Conn, backlog),
+		conns: make(map[sim.Addr]*Conn), ended: make(map[sim.Addr]bool), done: make(chan struct{})}
+	go l.demux()
+	return l, nil
+}
+
+// backlog is how many connections wait for Accept; SYNs beyond are ignored.
+const backlog = 128
+
+// inboundQueue is how many datagrams wait for one connection's receiver.
+const inboundQueue = 1024
+
+// Listener accepts rdt connections. It is safe for concurrent use.
+type Listener struct {
+	stack   *Stack
+	sock    *sim.PacketConn
+	backlog chan *Conn
+	done    chan struct{}
+
+	mu     sync.Mutex
+	conns  map[sim.Addr]*Conn
+	ended  map[sim.Addr]bool // peers whose connection is over: late SYNs are ignored
+	closed bool
+}
+
+// demux reads the listener's socket until it closes and routes each
+// datagram: to its connection, to a new connection for a SYN, or an RST.
+func (l *Listener) demux() {
+	for {
+		d, err := l.sock.Recv()
+		if err != nil {
+			return
+		}
+		l.route(d)
+	}
+}
+
+func (l *Listener) route(d sim.Datagram) {
+	l.mu.Lock()
+	c := l.conns[d.From]
+	if c != nil {
+		l.mu.Unlock()
+		select {
+		case c.inbound <- d.Payload:
+		default: // the connection is not keeping up: lost, as in a full NIC ring
+		}
+		return
+	}
+	defer l.mu.Unlock()
+	seg, err := Decode(d.Payload)
+	if err != nil || l.ended[d.From] {
+		return
+	}
+	switch {
+	case seg.Kind == KindSYN && !l.closed && len(l.backlog) < cap(l.backlog):
+		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.Send)
+		c.inbound = make(chan []byte, inboundQueue)
+		c.synack = true
+		c.release = func() { l.remove(d.From) }
+		l.conns[d.From] = c
+		c.run(int(seg.Window), 0)
+		l.backlog <- c
+	case seg.Kind != KindRST && seg.Kind != KindSYN:
+		l.sock.Send(d.From, Segment{Kind: KindRST}.Append(nil))
+	}
+}
+
+// remove forgets an ended connection; the last one out after Close closes
+// the socket.
+func (l *Listener) remove(peer sim.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.conns, peer)
+	if len(l.ended) >= 1<<16 {
+		clear(l.ended)
+	}
+	l.ended[peer] = true
+	if l.closed && len(l.conns) == 0 {
+		l.sock.Close()
+	}
+}
+
+// Accept waits for the next connection.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.backlog:
+		return c, nil
+	case <-l.done:
+		return nil, &net.OpError{Op: "accept", Net: "rdt", Addr: l.sock.Addr(), Err: net.ErrClosed}
+	}
+}
+
+// Close stops accepting. Connections not yet accepted are closed; accepted
+// ones go on, and the socket closes when the last one ends.
+func (l *Listener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return &net.OpError{Op: "close", Net: "rdt", Addr: l.sock.Addr(), Err: net.ErrClosed}
+	}
+	l.closed = true
+	close(l.done)
+	if len(l.conns) == 0 {
+		l.sock.Close()
+	}
+	l.mu.Unlock()
+	for {
+		select {
+		case c := <-l.backlog:
+			c.Close()
+		default:
+			return nil
+		}
+	}
+}
+
+// Addr returns the listening address (a sim.Addr).
+func (l *Listener) Addr() net.Addr { return l.sock.Addr() }
