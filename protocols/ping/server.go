@@ -371,15 +371,15 @@ func (s *Server) report(notes []Note) {
 	for _, n := range notes {
 		switch n.Kind {
 		case NoteLost:
-			s.cfg.Log.Warn(fmt.Sprintf("lost %d heartbeats from %s (seq %d-%d)", n.Last-n.First+1, n.Peer, n.First, n.Last))
+			s.cfg.Log.Info(fmt.Sprintf("lost %d heartbeats from %s (seq %d-%d)", n.Last-n.First+1, n.Peer, n.First, n.Last))
 			for seq := n.First; seq <= n.Last && seq < n.First+maxLostEvents; seq++ {
 				s.cfg.Bus.Publish(bus.PacketLost{Probe: s.cfg.Name, Target: n.Peer, Seq: seq, At: n.At})
 			}
 		case NoteDown:
-			s.cfg.Log.Warn(fmt.Sprintf("client %s down", n.Peer), "last_seq", n.Last, "silence", n.Gap)
+			s.cfg.Log.Info(fmt.Sprintf("client %s down", n.Peer), "last_seq", n.Last, "silence", n.Gap)
 			s.cfg.Bus.Publish(bus.PeerDown{Server: s.cfg.Name, Peer: n.Peer, LastSeq: n.Last, Silence: n.Gap, At: n.At})
 		case NoteBack:
-			s.cfg.Log.Warn(fmt.Sprintf("client %s back", n.Peer), "seq", n.Last, "down_for", n.Gap)
+			s.cfg.Log.Info(fmt.Sprintf("client %s back", n.Peer), "seq", n.Last, "down_for", n.Gap)
 			s.cfg.Bus.Publish(bus.PeerBack{Server: s.cfg.Name, Peer: n.Peer, Seq: n.Last, Down: n.Gap, At: n.At})
 		}
 	}
