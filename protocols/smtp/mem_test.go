@@ -3,16 +3,14 @@ package smtp_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
 	"github.com/matryer/is"
 
 	"netstages/protocols/smtp"
+	"netstages/protocols/smtp/smtptest"
 	"netstages/transport/mem"
 )
 
@@ -23,25 +21,15 @@ func memServer(t *testing.T, n *mem.Network, addr string, b *backend) func() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := gosmtp.NewServer(b)
-	s.Domain = "mx.sim"
-	s.AllowInsecureAuth = true
-	// go-smtp v0.25.1 panics (and recovers) when it processes a pipelined DATA
-	// after the client hung up during RCPT; keep its log quiet.
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	return func() {
-		s.Close()
-		<-done
-	}
+	stop := smtptest.Start(ln, b, smtptest.Options{})
+	return func() { stop() }
 }
 
 func TestOverMemNetworkUnderSynctest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		n := mem.NewNetwork(0)
-		b := &backend{users: map[string]string{"alice": "pw"}}
+		b := &backend{Users: map[string]string{"alice": "pw"}}
 		stop := memServer(t, n, "mx:25", b)
 		defer stop()
 		ctx := context.Background()
@@ -52,7 +40,7 @@ func TestOverMemNetworkUnderSynctest(t *testing.T) {
 		is.NoErr(err)
 		is.Equal(len(res.Accepted), 2)
 		is.NoErr(c.Close())
-		is.Equal(string(b.messages()[0].Data), testMsg)
+		is.Equal(string(b.Messages()[0].Data), testMsg)
 
 		// "mx:25" is not a loopback address: no credentials without TLS.
 		_, err = smtp.Dial(ctx, n, "mx:25", smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "alice", Password: "pw"}})
@@ -64,10 +52,10 @@ func TestRFCTimeoutsWithFakeTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		n := mem.NewNetwork(0)
-		b := &backend{slowRcpt: make(chan struct{})}
+		b := &backend{SlowRcpt: make(chan struct{})}
 		stop := memServer(t, n, "mx:25", b)
 		defer stop()
-		defer close(b.slowRcpt)
+		defer close(b.SlowRcpt)
 		ctx := context.Background()
 		c, err := smtp.Dial(ctx, n, "mx:25", smtp.Config{})
 		is.NoErr(err)

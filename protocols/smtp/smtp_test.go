@@ -44,7 +44,7 @@ func TestSTARTTLSAndEachAuthMechanism(t *testing.T) {
 	for _, mech := range []string{"PLAIN", "LOGIN", "XOAUTH2"} {
 		t.Run(mech, func(t *testing.T) {
 			is := is.New(t)
-			b := &backend{users: map[string]string{"alice": "s3cret"}}
+			b := &backend{Users: map[string]string{"alice": "s3cret"}}
 			addr := startServer(t, b, serverOpts{tls: &ca})
 			auth := &smtp.Auth{Mechanism: mech, Username: "alice", Password: "s3cret"}
 			if mech == "XOAUTH2" {
@@ -69,7 +69,7 @@ func TestSTARTTLSAndEachAuthMechanism(t *testing.T) {
 				_ = i
 			}
 			is.NoErr(c.Close()) // QUIT answered
-			msgs := b.messages()
+			msgs := b.Messages()
 			is.Equal(len(msgs), 3)          // every message arrived
 			is.True(msgs[0].TLS)            // over TLS
 			is.Equal(msgs[0].User, "alice") // authenticated
@@ -88,7 +88,7 @@ func TestSTARTTLSAndEachAuthMechanism(t *testing.T) {
 func TestWrongPasswordIsA535(t *testing.T) {
 	is := is.New(t)
 	ca := newTestCA(t)
-	b := &backend{users: map[string]string{"alice": "s3cret"}}
+	b := &backend{Users: map[string]string{"alice": "s3cret"}}
 	addr := startServer(t, b, serverOpts{tls: &ca})
 	_, err := dial(t, addr, smtp.Config{TLS: &tls.Config{RootCAs: ca.Roots}, Auth: &smtp.Auth{Username: "alice", Password: "nope"}})
 	var se *smtp.Error
@@ -123,12 +123,12 @@ func TestImplicitTLS(t *testing.T) {
 	_, err = send(c, []string{"b@example.com"}, testMsg)
 	is.NoErr(err)
 	is.NoErr(c.Close())
-	is.True(b.messages()[0].TLS) // arrived over TLS
+	is.True(b.Messages()[0].TLS) // arrived over TLS
 }
 
 func TestSTARTTLSRequiredButNotOffered(t *testing.T) {
 	is := is.New(t)
-	b := &backend{users: map[string]string{"alice": "pw"}}
+	b := &backend{Users: map[string]string{"alice": "pw"}}
 	addr := startServer(t, b, serverOpts{}) // no TLS config: no STARTTLS
 	_, err := dial(t, addr, smtp.Config{Auth: &smtp.Auth{Username: "alice", Password: "pw"}})
 	is.True(errors.Is(err, smtp.ErrNoStartTLS)) // AUTH makes STARTTLS required by default
@@ -142,14 +142,14 @@ func TestSTARTTLSRequiredButNotOffered(t *testing.T) {
 	_, err = send(c, []string{"b@example.com"}, testMsg)
 	is.NoErr(err)
 	is.NoErr(c.Close())
-	is.Equal(b.messages()[0].User, "alice")
+	is.Equal(b.Messages()[0].User, "alice")
 }
 
 func TestRejectedRecipientDoesNotAbortTheOthers(t *testing.T) {
 	for _, piped := range []bool{true, false} {
 		t.Run(fmt.Sprintf("pipelining=%v", piped), func(t *testing.T) {
 			is := is.New(t)
-			b := &backend{rejectRcpt: map[string]*gosmtp.SMTPError{
+			b := &backend{RejectRcpt: map[string]*gosmtp.SMTPError{
 				"nobody@example.com": {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"},
 				"later@example.com":  {Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 2, 1}, Message: "Try later"},
 			}}
@@ -164,7 +164,7 @@ func TestRejectedRecipientDoesNotAbortTheOthers(t *testing.T) {
 			is.Equal(res.Rejected[0].Addr, "nobody@example.com")
 			is.Equal(res.Rejected[0].Err.Code, 550)
 			is.Equal(res.Rejected[0].Err.Enhanced.String(), "5.1.1")
-			is.Equal(b.messages()[0].To, []string{"one@example.com", "two@example.com"}) // delivered to the good ones
+			is.Equal(b.Messages()[0].To, []string{"one@example.com", "two@example.com"}) // delivered to the good ones
 
 			// All refused: the message fails with the first refusal, the session goes on.
 			res, err = send(c, []string{"later@example.com", "nobody@example.com"}, testMsg)
@@ -175,7 +175,7 @@ func TestRejectedRecipientDoesNotAbortTheOthers(t *testing.T) {
 			is.Equal(len(res.Rejected), 2)
 			_, err = send(c, []string{"one@example.com"}, testMsg)
 			is.NoErr(err) // the next message still goes
-			is.Equal(len(b.messages()), 2)
+			is.Equal(len(b.Messages()), 2)
 		})
 	}
 }
@@ -190,12 +190,12 @@ func TestFailureRepliesAtEachStep(t *testing.T) {
 		code     int
 		temporay bool
 	}{
-		{"EHLO and HELO refused", &backend{greetErr: perm}, true, 554, false},
-		{"MAIL 451", &backend{mailErr: temp}, false, 451, true},
-		{"MAIL 554", &backend{mailErr: perm}, false, 554, false},
-		{"RCPT 550", &backend{rejectRcpt: map[string]*gosmtp.SMTPError{"b@example.com": {Code: 550, Message: "no"}}}, false, 550, false},
-		{"DATA end 554", &backend{dataErr: perm}, false, 554, false},
-		{"DATA end 451", &backend{dataErr: temp}, false, 451, true},
+		{"EHLO and HELO refused", &backend{GreetErr: perm}, true, 554, false},
+		{"MAIL 451", &backend{MailErr: temp}, false, 451, true},
+		{"MAIL 554", &backend{MailErr: perm}, false, 554, false},
+		{"RCPT 550", &backend{RejectRcpt: map[string]*gosmtp.SMTPError{"b@example.com": {Code: 550, Message: "no"}}}, false, 550, false},
+		{"DATA end 554", &backend{DataErr: perm}, false, 554, false},
+		{"DATA end 451", &backend{DataErr: temp}, false, 451, true},
 	}
 	for _, tc := range cases {
 		for _, piped := range []bool{true, false} {
@@ -224,9 +224,9 @@ func TestFailureRepliesAtEachStep(t *testing.T) {
 
 func TestServerTooSlowForTheTimeout(t *testing.T) {
 	is := is.New(t)
-	b := &backend{slowRcpt: make(chan struct{})}
+	b := &backend{SlowRcpt: make(chan struct{})}
 	addr := startServer(t, b, serverOpts{})
-	defer close(b.slowRcpt) // release the server's session before it is stopped
+	defer close(b.SlowRcpt) // release the server's session before it is stopped
 	c, err := dial(t, addr, smtp.Config{Timeouts: smtp.Timeouts{Rcpt: 150 * time.Millisecond}})
 	is.NoErr(err)
 	_, err = send(c, []string{"b@example.com"}, testMsg)
@@ -258,7 +258,7 @@ func TestMessageCheckedBeforeAnyCommand(t *testing.T) {
 	is.True(errors.Is(err, smtp.ErrNoRecipients))
 	_, err = send(c, []string{"b@example.com"}, "Subject: x\r\n\r\n"+strings.Repeat("y", 998)+"\r\n")
 	is.NoErr(err) // 998 octets is the limit, allowed; the session went on after the refusals
-	is.Equal(len(b.messages()), 1)
+	is.Equal(len(b.Messages()), 1)
 }
 
 func TestDotStuffingAndLineEndings(t *testing.T) {
@@ -271,7 +271,7 @@ func TestDotStuffingAndLineEndings(t *testing.T) {
 	msg := "Subject: dots\n\n.\n..two\n.three\nbare LF line\r\nlast line without ending"
 	_, err = send(c, []string{"b@example.com"}, msg)
 	is.NoErr(err)
-	got := string(b.messages()[0].Data)
+	got := string(b.Messages()[0].Data)
 	is.Equal(got, "Subject: dots\r\n\r\n.\r\n..two\r\n.three\r\nbare LF line\r\nlast line without ending\r\n") // a lone "." did not end the message; CRLF everywhere
 }
 
@@ -298,10 +298,8 @@ func TestConcurrentSendsShareOneConnection(t *testing.T) {
 		is.NoErr(err) // every message accepted
 	}
 	is.NoErr(c.Close())
-	is.Equal(len(b.messages()), 100)
-	b.mu.Lock()
-	is.Equal(b.sessions, 1) // all on one connection
-	b.mu.Unlock()
+	is.Equal(len(b.Messages()), 100)
+	is.Equal(b.Sessions(), 1) // all on one connection
 	snap := meter.Snapshot()
 	is.Equal(snap.Stages[3].Name, "session") // the counts name the stages
 }
@@ -363,7 +361,7 @@ func TestMultiLineGreetingSplitOverTwoPackets(t *testing.T) {
 	_, err = send(c, []string{"b@example.com"}, testMsg)
 	is.NoErr(err)
 	is.NoErr(c.Close())
-	is.Equal(len(b.messages()), 1)
+	is.Equal(len(b.Messages()), 1)
 }
 
 func TestEHLORefusedFallsBackToHELO(t *testing.T) {
