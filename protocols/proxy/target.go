@@ -56,9 +56,7 @@ var (
 // 80, a fragment is dropped. Host names keep every character they have (no
 // prefix stripping: "httpbin.org" stays "httpbin.org").
 func ParseTarget(target string) (Target, error) {
-	if strings.HasPrefix(target, "/") {
-		target = target[1:] // path-form
-	}
+	target = strings.TrimPrefix(target, "/") // path-form
 	const scheme = "http://"
 	if len(target) < len(scheme) || !strings.EqualFold(target[:len(scheme)], scheme) {
 		if len(target) >= 8 && strings.EqualFold(target[:8], "https://") {

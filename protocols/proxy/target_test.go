@@ -19,7 +19,7 @@ func TestParseTarget(t *testing.T) {
 		path, key, hostHdr string
 		err                error
 	}{
-		{"http://httpbin.org/get", "httpbin.org", 80, "/get", "http://httpbin.org/get", "httpbin.org", nil}, // SEED: lstrip mangled this
+		{"http://httpbin.org/get", "httpbin.org", 80, "/get", "http://httpbin.org/get", "httpbin.org", nil},  // SEED: lstrip mangled this
 		{"/http://httpbin.org/get", "httpbin.org", 80, "/get", "http://httpbin.org/get", "httpbin.org", nil}, // path-form
 		{"HTTP://Example.ORG:8080", "example.org", 8080, "/", "http://example.org:8080/", "example.org:8080", nil},
 		{"http://h:80/a?b=c#frag", "h", 80, "/a?b=c", "http://h/a?b=c", "h", nil},

@@ -1,0 +1,400 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"netstages/protocols/proxy"
+)
+
+func get(t *testing.T, c *http.Client, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s body: %v", url, err)
+	}
+	return resp, string(b)
+}
+
+func TestMissThenHitSendsNothingUpstream(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		io.WriteString(w, "hello from origin")
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	resp, body := get(t, c, o.url+"/a")
+	is.Equal(resp.StatusCode, 200)
+	is.Equal(body, "hello from origin")
+	is.Equal(resp.Header.Get("X-Cache"), "MISS")
+	is.True(strings.Contains(resp.Header.Get("Via"), "1.1 netstages")) // Via added
+	p.clock.Advance(10 * time.Second)
+	resp, body = get(t, c, o.url+"/a")
+	is.Equal(body, "hello from origin")
+	is.Equal(resp.Header.Get("X-Cache"), "HIT")
+	is.Equal(resp.Header.Get("Age"), "10") // RFC 9111 §4.2.3
+	is.Equal(o.count.Load(), int64(1))     // a hit sends nothing upstream
+	req := o.requests()[0]
+	is.Equal(req.Host, o.ln.Addr().String())                      // Host set from the target
+	is.Equal(req.RequestURI, "/a")                                // origin-form upstream
+	is.True(strings.Contains(req.Header.Get("Via"), "netstages")) // Via on the request too
+	is.Equal(req.Header.Get("Proxy-Connection"), "")              // hop-by-hop gone
+	is.Equal(p.stats.Hits.Load(), uint64(1))
+	is.Equal(p.stats.Misses.Load(), uint64(1))
+	// HEAD is answered from the stored GET.
+	hreq, _ := http.NewRequest("HEAD", o.url+"/a", nil)
+	hresp, err := c.Do(hreq)
+	is.NoErr(err)
+	hresp.Body.Close()
+	is.Equal(hresp.Header.Get("X-Cache"), "HIT")
+	is.Equal(hresp.ContentLength, int64(len("hello from origin")))
+	is.Equal(o.count.Load(), int64(1))
+}
+
+func TestStaleEntrySendsOneConditionalRequest(t *testing.T) {
+	is := is.New(t)
+	lm := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Last-Modified", lm)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.Header().Set("X-Refreshed", "yes")
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "stored body")
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	get(t, c, o.url+"/r")
+	p.clock.Advance(2 * time.Minute) // stale now
+	resp, body := get(t, c, o.url+"/r")
+	is.Equal(resp.StatusCode, 200)
+	is.Equal(body, "stored body")                       // §4.3.4: the stored body is served
+	is.Equal(resp.Header.Get("X-Cache"), "REVALIDATED") //
+	is.Equal(resp.Header.Get("X-Refreshed"), "yes")     // §4.3.4: the 304's fields refresh the entry
+	is.Equal(o.count.Load(), int64(2))                  // exactly one conditional request
+	cond := o.requests()[1]
+	is.Equal(cond.Header.Get("If-None-Match"), `"v1"`) // §4.3.1 from ETag
+	is.Equal(cond.Header.Get("If-Modified-Since"), lm) // §4.3.1 from Last-Modified
+	resp, _ = get(t, c, o.url+"/r")
+	is.Equal(resp.Header.Get("X-Cache"), "HIT") // fresh again after the 304
+	is.Equal(o.count.Load(), int64(2))
+	// Request directives force revalidation (RFC 9111 §5.2.1.1, §5.2.1.4).
+	resp, _ = get(t, c, o.url+"/r", "Cache-Control", "max-age=0")
+	is.Equal(resp.Header.Get("X-Cache"), "REVALIDATED")
+	resp, _ = get(t, c, o.url+"/r", "Cache-Control", "no-cache")
+	is.Equal(resp.Header.Get("X-Cache"), "REVALIDATED")
+	is.Equal(o.count.Load(), int64(4))
+	// The client's own matching If-None-Match on a hit gets 304.
+	resp, _ = get(t, c, o.url+"/r", "If-None-Match", `"v1"`)
+	is.Equal(resp.StatusCode, 304)
+	is.Equal(o.count.Load(), int64(4))
+}
+
+// SEED: "a 200 on revalidation hangs it".
+func TestRevalidationAnsweredWith200ReplacesTheEntry(t *testing.T) {
+	is := is.New(t)
+	var mu sync.Mutex
+	version := 1
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		v := version
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", fmt.Sprintf(`"v%d"`, v))
+		fmt.Fprintf(w, "version %d", v) // ignores If-None-Match: always a full 200
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	_, body := get(t, c, o.url+"/x")
+	is.Equal(body, "version 1")
+	mu.Lock()
+	version = 2
+	mu.Unlock()
+	p.clock.Advance(2 * time.Minute)
+	resp, body := get(t, c, o.url+"/x")
+	is.Equal(body, "version 2") // §4.3.3: the full response is used
+	is.Equal(resp.Header.Get("X-Cache"), "MISS")
+	resp, body = get(t, c, o.url+"/x")
+	is.Equal(body, "version 2") // and replaced the entry
+	is.Equal(resp.Header.Get("X-Cache"), "HIT")
+	is.Equal(p.cache.Stats().Entries, 1)
+}
+
+func TestHundredConcurrentMissesSendOneRequest(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond) // let the others pile up
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, strings.Repeat("z", 5000))
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	hits := 0
+	for range 100 {
+		wg.Go(func() {
+			resp, body := get(t, c, o.url+"/popular")
+			if len(body) != 5000 {
+				t.Errorf("body of %d bytes", len(body))
+			}
+			mu.Lock()
+			if resp.Header.Get("X-Cache") == "HIT" {
+				hits++
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	is.Equal(o.count.Load(), int64(1)) // collapsed forwarding: one upstream request
+	is.Equal(hits, 99)                 // the others were served from it
+}
+
+func TestBodiesFramedEveryWayArriveWhole(t *testing.T) {
+	is := is.New(t)
+	big := strings.Repeat("0123456789abcdef", 8192) // 128 KiB
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			w.Header().Set("Cache-Control", "max-age=60")
+			for i := 0; i < len(big); i += 10000 {
+				io.WriteString(w, big[i:min(i+10000, len(big))])
+				w.(http.Flusher).Flush() // forces chunked coding
+			}
+		case "/close":
+			// An HTTP/1.0-style close-delimited response, written raw.
+			conn, buf, _ := w.(http.Hijacker).Hijack()
+			buf.WriteString("HTTP/1.0 200 OK\r\nCache-Control: max-age=60\r\n\r\n" + big)
+			buf.Flush()
+			conn.Close()
+		case "/large":
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, strings.Repeat(big, 10)) // 1.25 MiB, over MaxObject (1 MiB)
+		}
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	for _, path := range []string{"/chunked", "/close"} {
+		resp, body := get(t, c, o.url+path)
+		is.Equal(resp.Header.Get("X-Cache"), "MISS")
+		is.Equal(len(body), len(big)) // SEED: chunked and close-delimited were truncated
+		is.Equal(body, big)
+		resp, body = get(t, c, o.url+path)
+		is.Equal(resp.Header.Get("X-Cache"), "HIT") // stored decoded, served with Content-Length
+		is.Equal(body, big)
+	}
+	for range 2 {
+		resp, body := get(t, c, o.url+"/large")
+		is.Equal(len(body), 10*len(big))             // streamed through
+		is.Equal(resp.Header.Get("X-Cache"), "MISS") // not stored: over -max-object-size
+	}
+}
+
+// SEED: "an origin that is down or a bad host name kills the proxy".
+func TestDeadOriginIs502AndTheProxyLivesOn(t *testing.T) {
+	is := is.New(t)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	p := startProxy(t, nil)
+	c := p.client(t)
+	resp, body := get(t, c, dead+"/x")
+	is.Equal(resp.StatusCode, 502)
+	is.True(strings.Contains(body, "connect to"))       // says what failed
+	resp, _ = get(t, c, "http://no-such-host.invalid/") // bad host name
+	is.Equal(resp.StatusCode, 502)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "alive") })
+	_, body = get(t, c, o.url+"/")
+	is.Equal(body, "alive") // still serving
+	is.Equal(p.stats.UpstreamErrors.Load(), uint64(2))
+}
+
+func TestSlowOriginIs504(t *testing.T) {
+	is := is.New(t)
+	release := make(chan struct{})
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	p := startProxy(t, func(c *proxy.Config) { c.UpstreamTimeout = 200 * time.Millisecond })
+	resp, body := get(t, p.client(t), o.url+"/slow")
+	is.Equal(resp.StatusCode, 504)
+	is.True(strings.Contains(body, "timeout")) // short clear body
+}
+
+func TestOnlyIfCachedMissIs504(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })
+	p := startProxy(t, nil)
+	resp, _ := get(t, p.client(t), o.url+"/never", "Cache-Control", "only-if-cached")
+	is.Equal(resp.StatusCode, 504)     // RFC 9111 §5.2.1.7
+	is.Equal(o.count.Load(), int64(0)) // nothing went upstream
+}
+
+func TestUnsafeMethodInvalidatesAndBodyIsForwarded(t *testing.T) {
+	is := is.New(t)
+	var mu sync.Mutex
+	var posted string
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			posted = string(b)
+			mu.Unlock()
+			io.WriteString(w, "created")
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "doc")
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	get(t, c, o.url+"/doc")
+	resp, _ := get(t, c, o.url+"/doc")
+	is.Equal(resp.Header.Get("X-Cache"), "HIT")
+	presp, err := c.Post(o.url+"/doc", "text/plain", strings.NewReader("new content"))
+	is.NoErr(err)
+	b, _ := io.ReadAll(presp.Body)
+	presp.Body.Close()
+	is.Equal(string(b), "created")
+	mu.Lock()
+	is.Equal(posted, "new content") // request body forwarded
+	mu.Unlock()
+	resp, _ = get(t, c, o.url+"/doc")
+	is.Equal(resp.Header.Get("X-Cache"), "MISS") // RFC 9111 §4.4: POST invalidated it
+}
+
+func TestVaryKeepsVariantsApart(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, "lang="+r.Header.Get("Accept-Language"))
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	_, b := get(t, c, o.url+"/v", "Accept-Language", "fr")
+	is.Equal(b, "lang=fr")
+	_, b = get(t, c, o.url+"/v", "Accept-Language", "de")
+	is.Equal(b, "lang=de") // a different variant, not the French one
+	resp, b := get(t, c, o.url+"/v", "Accept-Language", "fr")
+	is.Equal(b, "lang=fr")
+	is.Equal(resp.Header.Get("X-Cache"), "HIT")
+	is.Equal(o.count.Load(), int64(2))
+}
+
+func TestNoStoreAndPrivateAreNotStored(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", strings.TrimPrefix(r.URL.Path, "/"))
+		io.WriteString(w, "x")
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	for _, cc := range []string{"no-store", "private"} {
+		get(t, c, o.url+"/"+cc)
+		resp, _ := get(t, c, o.url+"/"+cc)
+		is.Equal(resp.Header.Get("X-Cache"), "MISS") // never stored
+	}
+	is.Equal(o.count.Load(), int64(4))
+}
+
+func TestRefusedClientGets403(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })
+	p := startProxy(t, func(c *proxy.Config) { c.Permit = func(net.Addr) bool { return false } })
+	resp, body := get(t, p.client(t), o.url+"/")
+	is.Equal(resp.StatusCode, 403)
+	is.True(strings.Contains(body, "not allowed"))
+	is.Equal(o.count.Load(), int64(0))
+}
+
+func TestMalformedRequestsGet400(t *testing.T) {
+	is := is.New(t)
+	p := startProxy(t, nil)
+	for _, raw := range []string{
+		"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",          // not a proxy request
+		"GET https://example.org/ HTTP/1.1\r\nHost: x\r\n\r\n", // https needs CONNECT
+		"BLAH\r\n\r\n",
+		"GET http://a b/ HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", p.addr)
+		is.NoErr(err)
+		io.WriteString(c, raw)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		is.NoErr(err) // an answer, not a hang
+		is.Equal(resp.StatusCode, 400)
+		resp.Body.Close()
+		c.Close()
+	}
+}
+
+// SEED: "a client that connects and closes spins it at 100% CPU".
+func TestConnectAndCloseEndsEachConnection(t *testing.T) {
+	p := startProxy(t, nil)
+	for i := range 200 {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			c.(*net.TCPConn).SetLinger(0)
+		}
+		c.Close()
+	}
+	waitFor(t, func() bool { return p.srv.Active() == 0 })
+	waitFor(t, func() bool { return p.meter.Snapshot().Finished == 200 })
+}
+
+func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, r.URL.Path)
+	})
+	p := startProxy(t, nil)
+	c, err := net.Dial("tcp", p.addr)
+	is.NoErr(err)
+	defer c.Close()
+	var burst strings.Builder
+	for _, path := range []string{"/1", "/2", "/1", "/3"} {
+		fmt.Fprintf(&burst, "GET %s%s HTTP/1.1\r\nHost: x\r\n\r\n", o.url, path)
+	}
+	io.WriteString(c, burst.String())
+	br := bufio.NewReader(c)
+	for _, want := range []string{"/1", "/2", "/1", "/3"} {
+		resp, err := http.ReadResponse(br, nil)
+		is.NoErr(err)
+		b, _ := io.ReadAll(resp.Body)
+		is.Equal(string(b), want) // in order
+	}
+}

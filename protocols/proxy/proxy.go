@@ -1,0 +1,153 @@
+package proxy
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"netstages/actors"
+	"netstages/actors/bus"
+	"netstages/actors/connio"
+	wire "netstages/protocols/http"
+	"netstages/protocols/proxy/cache"
+	"netstages/transport"
+)
+
+// Defaults for Config.
+const (
+	DefaultUpstreamTimeout = 30 * time.Second
+	DefaultMaxBody         = 16 << 20 // request bodies are read whole before forwarding
+	DefaultName            = "netstages"
+)
+
+// Config configures the proxy. Share one Config (its Cache, Pool, Stats,
+// buffers) across every connection of a server.
+type Config struct {
+	// Network dials origins. Default: real sockets.
+	Network transport.Network
+	// Cache is the shared cache; nil forwards everything uncached.
+	Cache *cache.Cache
+	// Pool keeps idle origin connections. Default: a pool on Network.
+	Pool *Pool
+	// Permit says whether a client address may use the proxy. Default:
+	// loopback only (DefaultAllow). Clients refused get 403.
+	Permit func(remote net.Addr) bool
+	// ConnectPorts are the ports CONNECT may reach. Default: 443 only.
+	ConnectPorts Ports
+	// UpstreamTimeout bounds connecting to an origin and waiting for its
+	// response head, and each wait for body bytes. Default 30s.
+	UpstreamTimeout time.Duration
+	// Limits bound client requests and origin response heads; MaxBodyBytes
+	// bounds a request body (default DefaultMaxBody; 413 beyond it).
+	Limits wire.Limits
+	// Name is this proxy's pseudonym in Via. Default "netstages".
+	Name string
+	// Bus, if set, receives a RequestDone event per answered request.
+	Bus *bus.Bus
+	// Stats counts what the proxy did. Default: counters of its own.
+	Stats *Stats
+	// Buffers and Writers lend read and write buffers.
+	Buffers *connio.Pool
+	Writers *connio.WriterPool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults fills the zero fields.
+func (c Config) WithDefaults() Config {
+	if c.Network == nil {
+		c.Network = &transport.System{}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Pool == nil {
+		c.Pool = NewPool(PoolConfig{Dial: c.Network.DialContext, Now: c.Now})
+	}
+	if c.Permit == nil {
+		allow, _ := ParseAllow(DefaultAllow)
+		c.Permit = allow.Permits
+	}
+	if c.ConnectPorts == nil {
+		c.ConnectPorts = Ports{443: true}
+	}
+	if c.UpstreamTimeout <= 0 {
+		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if c.Limits.MaxBodyBytes <= 0 {
+		c.Limits.MaxBodyBytes = DefaultMaxBody
+	}
+	c.Limits = c.Limits.WithDefaults()
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.Stats == nil {
+		c.Stats = &Stats{}
+	}
+	if c.Buffers == nil {
+		c.Buffers = connio.NewPool()
+	}
+	if c.Writers == nil {
+		c.Writers = connio.NewWriterPool()
+	}
+	return c
+}
+
+// Stats counts the proxy's work; the fields are safe to read at any time.
+type Stats struct {
+	Requests       atomic.Uint64 // requests answered
+	Hits           atomic.Uint64 // answered from the cache (X-Cache: HIT)
+	Misses         atomic.Uint64 // GET/HEAD answered from the origin (X-Cache: MISS)
+	Revalidations  atomic.Uint64 // conditional requests sent for stale entries
+	Revalidated    atomic.Uint64 // ... that got 304 (X-Cache: REVALIDATED)
+	Collapsed      atomic.Uint64 // requests that waited for another's miss
+	Forwarded      atomic.Uint64 // other methods forwarded
+	Tunnels        atomic.Uint64 // CONNECT tunnels opened
+	UpstreamErrors atomic.Uint64 // 502 and 504 answers
+	ClientErrors   atomic.Uint64 // 400, 403, 413... answers
+	BytesOut       atomic.Uint64 // bytes written to clients
+}
+
+// channelBuffer is the capacity of every channel between stages.
+const channelBuffer = 4
+
+// Wire builds the proxy pipeline for one client connection. Run it, then
+// call the returned cleanup, which gives up origin connections and
+// collapsed-forwarding flights left behind by a connection that ended early.
+func Wire(conn net.Conn, cfg Config, meter *actors.Meter) (*actors.Pipeline, func()) {
+	h := newHandler(conn, cfg)
+	p := actors.New("proxy", meter)
+	p.OnInterrupt(func() { conn.Close(); h.closeAll() })
+	chunks := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads bytes from the client"},
+		connio.ReadChunks(conn, h.cfg.Buffers), channelBuffer)
+	frames := actors.Then(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "cuts requests (head + body); raw bytes after CONNECT"},
+		chunks, FrameRequests(h.cfg.Limits), channelBuffer)
+	reqs := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "checks client, target, CONNECT port"},
+		frames, h.parse, channelBuffer)
+	resps := actors.Then(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "cache lookup, origin exchange, tunnel"},
+		reqs, h.handle, channelBuffer)
+	actors.Sink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "writes heads, relays bodies and tunnels"},
+		resps, h.write)
+	return p, h.abortPending
+}
+
+// Handler returns the server's per-connection handler.
+func Handler(cfg Config, meter *actors.Meter) actors.ConnHandler {
+	cfg = cfg.WithDefaults()
+	return func(ctx context.Context, conn net.Conn) error {
+		p, cleanup := Wire(conn, cfg, meter)
+		defer cleanup()
+		return p.Run(ctx)
+	}
+}
+
+// Graph returns the shape of the proxy pipeline without a connection.
+func Graph() actors.Graph {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	p, cleanup := Wire(a, Config{}, nil)
+	defer cleanup()
+	return p.Graph()
+}
