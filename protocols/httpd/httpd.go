@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -175,7 +174,7 @@ func (s *Server) Graph() actors.Graph {
 // it; use it as actors.Server.Refuse.
 func (s *Server) Refuse(conn net.Conn) {
 	resp := s.errorResponse(nil, http.StatusServiceUnavailable, "too many connections; try again later", true)
-	io.WriteString(conn, string(resp.head))
+	conn.Write(resp.head)
 	conn.Write(resp.data)
 }
 

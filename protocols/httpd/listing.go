@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -85,7 +86,7 @@ func (s *Server) listing(r *Request, dir *os.File, close bool) Response {
 
 // statBelow stats a listed symlink's target under the same rules as open.
 func (s *Server) statBelow(dir, name string) (fs.FileInfo, error) {
-	f, err := s.open(strings.TrimPrefix(dir+"/"+name, "/"))
+	f, err := s.open(strings.TrimPrefix(path.Join(dir, name), "/"))
 	if err != nil {
 		return nil, err
 	}
