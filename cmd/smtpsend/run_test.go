@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"mime"
+	"net"
+	netmail "net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	gosmtp "github.com/emersion/go-smtp"
+	"github.com/matryer/is"
+	"go.uber.org/goleak"
+
+	"netstages/protocols/smtp/smtptest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// server starts go-smtp with STARTTLS (a CA made here) and AUTH on
+// 127.0.0.1 and returns its address and the CA file.
+func server(t *testing.T, b *smtptest.Backend) (addr, caFile string) {
+	t.Helper()
+	ca, err := smtptest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := smtptest.Start(ln, b, smtptest.Options{TLS: ca.ServerTLS()})
+	t.Cleanup(func() { stop() })
+	return ln.Addr().String(), caFile
+}
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// files writes the test's body, HTML and three attachments: a text file, a
+// binary with every byte value, and one with a non-ASCII name and an
+// unknown type.
+func files(t *testing.T) (dir string, binary []byte) {
+	dir = t.TempDir()
+	for i := range 1024 {
+		binary = append(binary, byte(i))
+	}
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("body.txt", []byte("Hello Bob,\n\n.a line with a leading dot\nthe files are attached. 100 € each.\n"))
+	write("body.html", []byte("<p>Hello <b>Bob</b>, 100 €</p>\n"))
+	write("notes.txt", []byte("first\nsecond\n"))
+	write("every-byte.bin", binary)
+	write("Übersicht – 2026.weird", []byte("unknown extension, still sent\n"))
+	write("password", []byte("s3cret\n"))
+	return dir, binary
+}
+
+func TestSendsAMessageWithThreeAttachmentsOverSTARTTLSAndAUTH(t *testing.T) {
+	is := is.New(t)
+	b := &smtptest.Backend{Users: map[string]string{"alice": "s3cret"}}
+	addr, caFile := server(t, b)
+	dir, binary := files(t)
+	code, stdout, stderr := runCmd("-server", addr, "-from", "Zoë Sender <zoe@example.com>",
+		"-to", "Bob <bob@example.com>", "-to", "carol@example.com", "-cc", "dave@example.com", "-bcc", "hidden@example.com",
+		"-subject", "Grüße — the files you asked for",
+		"-body", filepath.Join(dir, "body.txt"), "-html", filepath.Join(dir, "body.html"),
+		"-attach", filepath.Join(dir, "notes.txt"), "-attach", filepath.Join(dir, "every-byte.bin"),
+		"-attach", filepath.Join(dir, "Übersicht – 2026.weird"),
+		"-user", "alice", "-password-file", filepath.Join(dir, "password"), "-ca-file", caFile, "-v")
+	is.Equal(code, 0) // sent
+	is.True(strings.Contains(stdout, "accepted for 4 of 4 recipients: 250"))
+	is.True(strings.Contains(stderr, "-> STARTTLS"))              // -v shows the dialogue like swaks
+	is.True(strings.Contains(stderr, "-> AUTH PLAIN <redacted>")) // credentials redacted
+	is.True(strings.Contains(stderr, "<- 235"))
+	is.True(!strings.Contains(stderr, "s3cret")) // the password is nowhere in the output
+
+	msgs := b.Messages()
+	is.Equal(len(msgs), 1)
+	got := msgs[0]
+	is.True(got.TLS)            // sent over TLS
+	is.Equal(got.User, "alice") // authenticated
+	is.Equal(got.From, "zoe@example.com")
+	is.Equal(got.To, []string{"bob@example.com", "carol@example.com", "dave@example.com", "hidden@example.com"}) // Bcc in the envelope
+	is.True(!bytes.Contains(got.Data, []byte("hidden@example.com")))                                             // never in the message
+
+	// Go's net/mail reads the headers back.
+	msg, err := netmail.ReadMessage(bytes.NewReader(got.Data))
+	is.NoErr(err)
+	subject, _ := (&mime.WordDecoder{}).DecodeHeader(msg.Header.Get("Subject"))
+	is.Equal(subject, "Grüße — the files you asked for")
+	from, err := msg.Header.AddressList("From")
+	is.NoErr(err)
+	is.Equal(from[0].Name, "Zoë Sender")
+	is.Equal(msg.Header.Get("MIME-Version"), "1.0")
+	_, err = msg.Header.Date()
+	is.NoErr(err) // a valid Date
+	is.True(msg.Header.Get("Message-ID") != "")
+
+	// Python's email package agrees on every part, byte for byte.
+	py := pyParse(t, got.Data)
+	is.Equal(py.Subject, "Grüße — the files you asked for")
+	is.Equal(len(py.Defects), 0)
+	is.True(py.MaxLine <= 998)
+	is.Equal(py.BareLF, 0)
+	is.Equal(len(py.Parts), 5) // text, html, three attachments
+	is.Equal(py.Parts[0].Text, "Hello Bob,\n\n.a line with a leading dot\nthe files are attached. 100 € each.\n")
+	is.Equal(py.Parts[2].Filename, "notes.txt")
+	is.Equal(py.Parts[2].Type, "text/plain")
+	is.Equal(py.Parts[3].Filename, "every-byte.bin")
+	is.Equal(py.Parts[3].SHA256, sha(binary)) // every byte value intact
+	is.Equal(py.Parts[4].Filename, "Übersicht – 2026.weird")
+	is.Equal(py.Parts[4].Type, "application/octet-stream") // unknown type: a default, not an abort
+}
+
+type pyPart struct {
+	Type     string `json:"type"`
+	Filename string `json:"filename"`
+	SHA256   string `json:"sha256"`
+	Text     string `json:"text"`
+}
+
+type pyMsg struct {
+	Subject string   `json:"subject"`
+	Defects []string `json:"defects"`
+	MaxLine int      `json:"max_line"`
+	BareLF  int      `json:"bare_lf"`
+	Parts   []pyPart `json:"parts"`
+}
+
+func pyParse(t *testing.T, raw []byte) pyMsg {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "msg.eml")
+	if err := os.WriteFile(f, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("python3", "../../protocols/mail/testdata/parse_mail.py", f).Output()
+	if err != nil {
+		t.Fatalf("python3 parse_mail.py: %v", err)
+	}
+	var m pyMsg
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRefusalExitsOneWithTheServersReply(t *testing.T) {
+	is := is.New(t)
+	b := &smtptest.Backend{RejectRcpt: map[string]*gosmtp.SMTPError{
+		"nobody@example.com": {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"},
+	}}
+	addr, caFile := server(t, b)
+	code, _, stderr := runCmd("-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-subject", "x", "-ca-file", caFile)
+	is.Equal(code, 1)                                           // failed
+	is.True(strings.Contains(stderr, "550 5.1.1 No such user")) // with the server's reply
+	code, stdout, stderr := runCmd("-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-to", "ok@example.com", "-subject", "x", "-ca-file", caFile)
+	is.Equal(code, 1) // one refused recipient is still a failure to report
+	is.True(strings.Contains(stdout, "accepted for 1 of 2"))
+	is.True(strings.Contains(stderr, "nobody@example.com refused: 550 5.1.1"))
+	is.Equal(len(b.Messages()), 1) // the good recipient got it
+}
+
+func TestTLSFailuresAreClear(t *testing.T) {
+	is := is.New(t)
+	b := &smtptest.Backend{Users: map[string]string{"alice": "pw"}}
+	addr, _ := server(t, b)
+	t.Setenv("SMTP_PW", "pw")
+	code, _, stderr := runCmd("-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-user", "alice", "-password-env", "SMTP_PW")
+	is.Equal(code, 1)                                // the test CA is not trusted by default
+	is.True(strings.Contains(stderr, "certificate")) // and it says so
+	code, _, _ = runCmd("-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-user", "alice", "-password-env", "SMTP_PW", "-insecure-skip-verify")
+	is.Equal(code, 0) // only the explicit insecure flag skips verification
+	is.Equal(b.Messages()[0].User, "alice")
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := [][]string{
+		{}, // nothing
+		{"-server", "x:25", "-from", "a@example.com"}, // no recipient
+		{"-server", "x", "-from", "a@example.com", "-to", "b@example.com"},
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-password", "secret"}, // no such flag: never on the command line
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-starttls", "maybe"},
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-password-env", "X"},
+	}
+	for _, args := range cases {
+		is := is.New(t)
+		code, _, stderr := runCmd(args...)
+		is.Equal(code, 2)                           // usage error
+		is.True(strings.Contains(stderr, "usage:")) // with the usage
+	}
+	is := is.New(t)
+	code, _, stderr := runCmd("-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-subject", "hi\r\nBcc: v@example.com", "-dry-run")
+	is.Equal(code, 1) // header injection refused before anything is sent
+	is.True(strings.Contains(stderr, "CR, LF"))
+}
+
+func TestDryRunPrintsTheMessage(t *testing.T) {
+	is := is.New(t)
+	var out, errb bytes.Buffer
+	code := Run([]string{"-server", "mx.example:25", "-from", "a@example.com", "-to", "b@example.com", "-bcc", "hidden-bcc@example.com", "-subject", "Dry", "-body", "-", "-dry-run"},
+		strings.NewReader("from stdin\n"), &out, &errb)
+	is.Equal(code, 0)
+	is.True(strings.Contains(out.String(), "Subject: Dry\r\n"))
+	is.True(strings.Contains(out.String(), "\r\n\r\nfrom stdin\r\n")) // the body from standard input
+	is.True(!strings.Contains(out.String(), "hidden-bcc"))         // Bcc hidden
+	is.True(strings.Contains(errb.String(), "RCPT TO:b@example.com,hidden-bcc@example.com"))
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
