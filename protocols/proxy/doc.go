@@ -1,0 +1,66 @@
+// Package proxy is an HTTP/1.1 forward proxy with a shared RFC 9111 cache
+// (package cache), built as a stage pipeline per client connection on the
+// shared HTTP wire package (protocols/http).
+//
+//	flowchart LR
+//	  reader["reader<br/>reads bytes from the client"] -- "connio.Chunk (buf 4)" --> framer
+//	  framer["framer<br/>requests (head + body); raw after CONNECT"] -- "[]proxy.Inbound (buf 4)" --> parser
+//	  parser["parser<br/>-allow, target, CONNECT port"] -- "[]proxy.Request (buf 4)" --> handler
+//	  handler["handler<br/>cache · origin exchange · tunnel"] -- "[]proxy.Response (buf 4)" --> writer["writer<br/>heads; bodies and tunnels copied socket to socket"]
+//	  handler <-. "pool: keep-alive origin conns" .-> origin[(origin)]
+//	  origin -. "body bytes (splice)" .-> writer
+//
+// Requests: absolute-form ("GET http://host:port/path", as curl -x and
+// browsers send it), path-form ("GET /http://host:port/path", for clients
+// without proxy settings), and CONNECT host:port (ports in ConnectPorts,
+// default 443) for tunnels. Anything else is 400; a client outside Permit
+// (default loopback only) gets 403 and the connection closes.
+//
+// Forwarding: the upstream request is origin-form with Host; hop-by-hop
+// fields (Connection and the fields it names, Keep-Alive, Proxy-Connection,
+// Proxy-Authorization, TE, Trailer, Upgrade) are removed both ways and Via
+// is added both ways. Origin connections come from a keep-alive Pool; a
+// reused one the origin had closed is replaced once for idempotent methods.
+// Failures: 502 (cannot connect, bad response), 504 (UpstreamTimeout), each
+// with a one-line text body.
+//
+// Bodies: a response body is copied by the writer from the origin socket to
+// the client socket as it arrives (Content-Length and chunked relayed as
+// framed, close-delimited until EOF; de-chunked for HTTP/1.0 clients), so
+// nothing is buffered whole except a copy the cache keeps, and only while
+// it stays under the cache's MaxObject. Request bodies are read whole by the
+// framer (up to Limits.MaxBodyBytes, default 16 MiB, 413 beyond) and sent
+// with Content-Length: the one place bodies are buffered.
+//
+// Cache: GET and HEAD are looked up (cache.Decide): a fresh entry is a hit
+// (X-Cache: HIT, Age computed), a stale one is revalidated with
+// If-None-Match / If-Modified-Since (304 → X-Cache: REVALIDATED, the stored
+// body served with refreshed fields), a miss goes to the origin (X-Cache:
+// MISS) and is stored if storable. Concurrent misses for one key wait for
+// the first (collapsed forwarding). Unsafe methods invalidate the URI.
+//
+// Ordering: each connection's responses leave in request order because one
+// handler answers them in turn and one writer writes them. The handler
+// batches hits; before it blocks on an origin or another request's flight
+// it sends what it has, so its own writer can finish the body that flight
+// waits for.
+//
+// CONNECT: after the 200 the framer passes client bytes on raw and the
+// handler writes them to the origin; the writer copies origin bytes to the
+// client. When either side closes its half, the other side's write half is
+// shut (CloseWrite) and the pipeline ends once both halves are done.
+//
+// Channels: created and closed by the actors runtime; no stage closes one.
+// The pipeline's interrupt closes the client connection and every origin
+// connection the connection is using, so blocked reads and writes return.
+// The cleanup Wire returns gives back origin connections and collapsed
+// flights of responses that were never written.
+//
+// Concurrency: Config's Cache, Pool, Stats and buffer pools are safe to
+// share between connections; everything else belongs to one connection.
+//
+// Limits: request line, head and field count per Limits (8 KiB, 32 KiB,
+// 100; 414/431), request body Limits.MaxBodyBytes (413), origin response
+// head Limits.MaxHeaderBytes (502), UpstreamTimeout per connect, head and
+// body read.
+package proxy

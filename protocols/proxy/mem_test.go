@@ -1,0 +1,112 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/matryer/is"
+
+	"netstages/actors"
+	"netstages/protocols/proxy"
+	"netstages/protocols/proxy/cache"
+	"netstages/transport/mem"
+)
+
+// tinyOrigin serves every request on ln with a fresh-for-60s response
+// tagged "v1", and 304 to a request that already has it; count counts
+// the requests that reach it.
+func tinyOrigin(ln net.Listener, count *atomic.Int64) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				count.Add(1)
+				if req.Header.Get("If-None-Match") == `"v1"` {
+					io.WriteString(c, "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\n\r\n")
+					continue
+				}
+				body := "hello " + req.URL.Path
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			}
+		}()
+	}
+}
+
+func TestOverMemUnderSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		ctx := context.Background()
+		n := mem.NewNetwork(0)
+		oln, err := n.Listen(ctx, "tcp", "origin:80")
+		is.NoErr(err) // origin listens
+		var count atomic.Int64
+		go tinyOrigin(oln, &count)
+		cfg := proxy.Config{Network: n, Cache: cache.New(cache.Config{}), Permit: func(net.Addr) bool { return true }}.WithDefaults()
+		pln, err := n.Listen(ctx, "tcp", "proxy:8888")
+		is.NoErr(err) // proxy listens
+		meter := actors.NewMeter()
+		srv := &actors.Server{Name: "proxy", Handle: proxy.Handler(cfg, meter)}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(pln) }()
+
+		c, err := n.DialContext(ctx, "tcp", "proxy:8888")
+		is.NoErr(err)
+		br := bufio.NewReader(c)
+		ask := func() (string, string) {
+			io.WriteString(c, "GET http://origin/page HTTP/1.1\r\nHost: origin\r\n\r\n")
+			resp, err := http.ReadResponse(br, nil)
+			is.NoErr(err)
+			b, _ := io.ReadAll(resp.Body)
+			return resp.Header.Get("X-Cache"), string(b)
+		}
+		how, body := ask()
+		is.Equal(how, "MISS")
+		is.Equal(body, "hello /page")
+		time.Sleep(30 * time.Second) // fake time
+		how, _ = ask()
+		is.Equal(how, "HIT")
+		is.Equal(count.Load(), int64(1)) // nothing upstream for a hit
+		time.Sleep(time.Minute)
+		how, body = ask()
+		is.Equal(how, "REVALIDATED")
+		is.Equal(body, "hello /page")
+		is.Equal(count.Load(), int64(2)) // one conditional request
+		is.Equal(cfg.Stats.Revalidated.Load(), uint64(1))
+
+		c.Close()
+		srv.Shutdown()
+		is.NoErr(<-served)
+		cfg.Pool.Close()
+		oln.Close()
+		synctest.Wait()
+		is.Equal(meter.Snapshot().Finished, uint64(1))
+	})
+}
+
+func TestGraphIsTheFiveStages(t *testing.T) {
+	is := is.New(t)
+	g := proxy.Graph()
+	var names []string
+	for _, n := range g.Nodes {
+		names = append(names, n.Name)
+	}
+	is.Equal(fmt.Sprint(names), "[reader framer parser handler writer]")
+}
