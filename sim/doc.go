@@ -6,7 +6,8 @@
 //	flowchart LR
 //	  ingress["ingress<br/>numbers packets in send order"] --> mtu
 //	  mtu["mtu<br/>drops payloads over the MTU"] --> updown
-//	  updown["updown<br/>drops while the link is down"] --> rate
+//	  updown["updown<br/>drops while the link is down"] --> script
+//	  script["script<br/>drops listed packets"] --> rate
 //	  rate["rate<br/>serialization, bounded queue, tail drop"] --> loss
 //	  loss["loss<br/>Bernoulli p"] --> burst
 //	  burst["burst<br/>Gilbert-Elliott"] --> corrupt

@@ -13,7 +13,7 @@ import (
 // Faults are the impairments of one direction of a link. The zero value is
 // a perfect wire: no delay, no loss, unlimited rate. Each impairment that is
 // set becomes one stage of the direction's pipeline, in this order:
-// mtu → updown → rate → loss → burst → corrupt → dup → latency → reorder →
+// mtu → updown → script → rate → loss → burst → corrupt → dup → latency → reorder →
 // deliver.
 type Faults struct {
 	// Latency is the one-way propagation delay.
@@ -47,6 +47,9 @@ type Faults struct {
 	MTU int `json:"mtu,omitempty" toml:"mtu"`
 	// Down lists scheduled outages, in time since the network started.
 	Down []Outage `json:"down,omitempty" toml:"down"`
+	// DropPackets drops exactly the packets with these indices (counted
+	// from 0 in this direction): scripted loss, for the textbook's figures.
+	DropPackets []uint64 `json:"drop_packets,omitempty" toml:"drop_packets"`
 }
 
 // GilbertElliott is the two-state burst-loss model, with netem's parameter
@@ -158,6 +161,18 @@ func (d *direction) faultStages(f Faults, seed uint64) []faultStage {
 				}
 			}
 		}})
+	if len(f.DropPackets) > 0 {
+		drop := make(map[uint64]bool, len(f.DropPackets))
+		for _, n := range f.DropPackets {
+			drop[n] = true
+		}
+		st = append(st, faultStage{actors.Spec{Name: "script", Role: actors.RoleFault, Does: fmt.Sprintf("drops packets %v", f.DropPackets)},
+			func(p *Packet) {
+				if drop[p.N] && p.Drop == "" {
+					p.Drop = DropScript
+				}
+			}})
+	}
 	if f.Rate > 0 {
 		st = append(st, faultStage{actors.Spec{Name: "rate", Role: actors.RoleFault, Does: fmt.Sprintf("%d bit/s, queue %d, tail drop", f.Rate, f.queue())},
 			d.rateStage(f.Rate, f.queue())})

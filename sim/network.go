@@ -24,7 +24,8 @@ type Config struct {
 	KeepPayloads bool
 	// Settle makes each link wait until the current instant has settled
 	// before numbering the packets sent in it, and number them in a
-	// canonical order (by source, destination, then bytes). Under
+	// canonical order (by source, then destination; each socket's packets
+	// keep their order). Under
 	// testing/synctest an instant settles when every goroutine of the bubble
 	// is blocked, so packets written "at the same time" by different
 	// goroutines get the same indices in every run. On the wall clock it
@@ -310,7 +311,9 @@ func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) erro
 	}
 }
 
-// canonical orders packets written at the same instant.
+// canonical orders packets written at the same instant by source and
+// destination; the sort is stable, so each socket's packets keep the order
+// it wrote them in.
 func canonical(a, b *Packet) int {
 	if c := a.Sent.Compare(b.Sent); c != 0 {
 		return c
@@ -318,10 +321,7 @@ func canonical(a, b *Packet) int {
 	if c := strings.Compare(a.From.String(), b.From.String()); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.To.String(), b.To.String()); c != 0 {
-		return c
-	}
-	return strings.Compare(string(a.Payload), string(b.Payload))
+	return strings.Compare(a.To.String(), b.To.String())
 }
 
 func (d *direction) noteQueue(n int) {

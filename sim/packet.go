@@ -37,6 +37,7 @@ const (
 	DropMTU     = "mtu"     // larger than the link's MTU
 	DropDown    = "down"    // the link was down (partition)
 	DropQueue   = "queue"   // the rate queue was full (tail drop)
+	DropScript  = "script"  // listed in Faults.DropPackets
 	DropLoss    = "loss"    // Bernoulli loss
 	DropBurst   = "burst"   // Gilbert-Elliott loss
 	DropRcvBuf  = "rcvbuf"  // the receiving socket's queue was full

@@ -70,8 +70,8 @@ func (w *world) pipe(t *testing.T) (client, server net.Conn, stop func()) {
 	return client, server, func() {
 		client.Close()
 		server.Close()
-		<-client.(*rdt.Conn).Done()
-		<-server.(*rdt.Conn).Done()
+		w.client.Wait(context.Background())
+		w.server.Wait(context.Background())
 	}
 }
 

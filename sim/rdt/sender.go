@@ -260,7 +260,11 @@ func (s *sender) onTimers(now time.Time, out []wire) []wire {
 	s.c.stats.Timeouts++
 	s.c.stats.Retransmits += uint64(len(expired))
 	s.c.mu.Unlock()
-	if s.retries > s.cfg.MaxRetries {
+	switch {
+	case s.lastAck() && s.retries > min(lastAckRetries, s.cfg.MaxRetries):
+		s.c.fail(errOver) // everything was delivered both ways; the peer is gone
+		return out
+	case s.retries > s.cfg.MaxRetries:
 		s.c.fail(fmt.Errorf("%d timeouts in a row: %w", s.retries, syscall.ETIMEDOUT))
 		return out
 	}
@@ -269,6 +273,18 @@ func (s *sender) onTimers(now time.Time, out []wire) []wire {
 		out = append(out, wire{seg: Segment{Kind: o.kind, Seq: o.seq, Payload: o.payload}})
 	}
 	return out
+}
+
+// lastAckRetries is how often a connection in LAST-ACK (the peer's FIN
+// received, every byte acknowledged, only our FIN outstanding) resends its
+// FIN before it ends anyway: the peer has everything and has likely gone.
+const lastAckRetries = 3
+
+// lastAck says whether only our FIN is outstanding after the peer's FIN.
+func (s *sender) lastAck() bool {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.c.peerFin && len(s.segs) == 1 && s.segs[0].kind == KindFIN
 }
 
 // fill cuts new packets from the send buffer while the window allows: at
@@ -343,6 +359,9 @@ func (s *sender) control(now time.Time, out []wire) []wire {
 	c.sacks, c.ackPending = c.sacks[:0], false
 	// Ending: both FINs acknowledged, or ours acknowledged after Close
 	// (the peer gets an RST when it has not finished), or a reset.
+	if c.err == errReset && c.peerFin && len(s.segs) == 1 && s.segs[0].kind == KindFIN {
+		c.err = errOver // LAST-ACK: the peer had everything and has gone
+	}
 	switch {
 	case c.rst:
 		out = append(out, wire{seg: Segment{Kind: KindRST}})

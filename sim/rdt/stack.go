@@ -20,6 +20,51 @@ import (
 type Stack struct {
 	host *sim.Host
 	cfg  Config
+
+	mu   sync.Mutex
+	live int             // connections and listeners still running
+	idle []chan struct{} // closed when live drops to zero
+}
+
+// hold counts one more running connection or listener.
+func (s *Stack) hold() {
+	s.mu.Lock()
+	s.live++
+	s.mu.Unlock()
+}
+
+// drop counts one fewer and wakes Wait when none is left.
+func (s *Stack) drop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live--
+	if s.live == 0 {
+		for _, ch := range s.idle {
+			close(ch)
+		}
+		s.idle = nil
+	}
+}
+
+// Wait blocks until every connection and listener of the stack has ended
+// (connections linger after Close until the peer has acknowledged
+// everything) or ctx ends. Tests under testing/synctest call it before they
+// return, because a bubble must be empty when its main goroutine exits.
+func (s *Stack) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	if s.live == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	s.idle = append(s.idle, ch)
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 var _ transport.Network = (*Stack)(nil)
@@ -111,8 +156,9 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 				}
 				c := newConn(s.cfg, sock.Addr(), raddr, sock.Send)
 				c.sock = sock
-				c.release = func() { sock.Close() }
+				c.release = func() { sock.Close(); s.drop() }
 				c.ackPending = true
+				s.hold()
 				c.run(int(seg.Window), rtt)
 				return c, nil
 			}
@@ -135,6 +181,7 @@ func (s *Stack) Listen(ctx context.Context, network, addr string) (net.Listener,
 	}
 	l := &Listener{stack: s, sock: sock, backlog: make(chan *Conn, backlog),
 		conns: make(map[sim.Addr]*Conn), ended: make(map[sim.Addr]bool), done: make(chan struct{})}
+	s.hold()
 	go l.demux()
 	return l, nil
 }
@@ -161,6 +208,7 @@ type Listener struct {
 // demux reads the listener's socket until it closes and routes each
 // datagram: to its connection, to a new connection for a SYN, or an RST.
 func (l *Listener) demux() {
+	defer l.stack.drop()
 	for {
 		d, err := l.sock.Recv()
 		if err != nil {
@@ -183,15 +231,17 @@ func (l *Listener) route(d sim.Datagram) {
 	}
 	defer l.mu.Unlock()
 	seg, err := Decode(d.Payload)
-	if err != nil || l.ended[d.From] {
+	if err != nil {
 		return
 	}
 	switch {
+	case seg.Kind == KindSYN && l.ended[d.From]: // a late copy of an old SYN
 	case seg.Kind == KindSYN && !l.closed && len(l.backlog) < cap(l.backlog):
 		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.Send)
 		c.inbound = make(chan []byte, inboundQueue)
 		c.synack = true
-		c.release = func() { l.remove(d.From) }
+		c.release = func() { l.remove(d.From); l.stack.drop() }
+		l.stack.hold()
 		l.conns[d.From] = c
 		c.run(int(seg.Window), 0)
 		l.backlog <- c

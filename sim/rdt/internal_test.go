@@ -1,0 +1,67 @@
+package rdt
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+)
+
+func TestRTOFollowsRFC6298(t *testing.T) {
+	is := is.New(t)
+	e := newRTO(Config{InitialRTO: time.Second, MinRTO: 200 * time.Millisecond, MaxRTO: 60 * time.Second})
+	is.Equal(e.rto, time.Second) // before any sample
+	e.sample(100 * time.Millisecond)
+	is.Equal(e.srtt, 100*time.Millisecond) // SRTT = R
+	is.Equal(e.rttvar, 50*time.Millisecond)
+	is.Equal(e.rto, 300*time.Millisecond) // SRTT + 4 RTTVAR
+	e.sample(200 * time.Millisecond)
+	is.Equal(e.rttvar, (3*50*time.Millisecond+100*time.Millisecond)/4) // 3/4 RTTVAR + 1/4 |SRTT-R|
+	is.Equal(e.srtt, (7*100*time.Millisecond+200*time.Millisecond)/8)
+	before := e.rto
+	e.backoff()
+	is.Equal(e.rto, 2*before) // backoff doubles
+	for range 20 {
+		e.backoff()
+	}
+	is.Equal(e.rto, 60*time.Second) // clamped at MaxRTO
+	e.sample(time.Millisecond)
+	e.sample(time.Millisecond)
+	e.sample(time.Millisecond)
+	is.True(e.rto >= 200*time.Millisecond) // clamped at MinRTO
+}
+
+func TestSegmentRoundTripAndChecksumCatchesEveryBitFlip(t *testing.T) {
+	is := is.New(t)
+	s := Segment{Kind: KindDATA, SACK: true, Seq: 7, Ack: 9, Window: 1 << 20, Payload: []byte("hello, rdt")}
+	b := s.Append(nil)
+	got, err := Decode(b)
+	is.NoErr(err) // decode
+	is.Equal(got.String(), s.String())
+	is.True(bytes.Equal(got.Payload, s.Payload))
+	for bit := range len(b) * 8 {
+		c := bytes.Clone(b)
+		c[bit/8] ^= 1 << (bit % 8)
+		_, err := Decode(c)
+		is.True(err != nil) // every single-bit error is caught
+	}
+	_, err = Decode(b[:5])
+	is.Equal(err, ErrShort)
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(Segment{Kind: KindSYN, Window: 100}.Append(nil))
+	f.Add(Segment{Kind: KindDATA, Seq: 1, Payload: []byte("x")}.Append(nil))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Decode(b)
+		if err != nil {
+			return
+		}
+		again, err := Decode(s.Append(nil))
+		if err != nil || again.String() != s.String() || !bytes.Equal(again.Payload, s.Payload) {
+			t.Fatalf("round trip: %v %v", s, err)
+		}
+	})
+}
