@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	nethttp "net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"netstages/actors"
+	"netstages/actors/bus"
+	"netstages/cmd/internal/cli"
+	"netstages/protocols/proxy"
+	"netstages/protocols/proxy/cache"
+	"netstages/transport"
+)
+
+// Ready is what Run reports once it listens (tests use it).
+type Ready struct {
+	Addr, StatusAddr string
+}
+
+// Run is the proxy's whole life; ready, if not nil, receives the addresses.
+func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
+	cmd := cli.New("proxy", "[-addr 127.0.0.1:8888] [-cache-size 64MiB] [-max-object-size 8MiB] [-allow 127.0.0.0/8,::1/128]\n"+
+		"       [-connect-ports 443] [-upstream-timeout 30s] [-access-log -|PATH|off] [-log-format common|combined|json]\n"+
+		"       [-status-addr ADDR] [-max-conns N] [-grace D] [-v]",
+		"HTTP forward proxy with an RFC 9111 shared cache (try: curl -x http://127.0.0.1:8888 http://example.org/).", stderr)
+	addr := cmd.Flags.String("addr", "127.0.0.1:8888", "listen address")
+	cacheSize := cmd.Flags.String("cache-size", "64MiB", "memory for cached responses (LRU by bytes); 0 turns the cache off")
+	maxObject := cmd.Flags.String("max-object-size", "8MiB", "largest response body stored; larger ones are streamed through")
+	allow := cmd.Flags.String("allow", proxy.DefaultAllow, "client networks served (CIDR list); others get 403")
+	connectPorts := cmd.Flags.String("connect-ports", "443", "ports CONNECT may reach (comma-separated)")
+	upstreamTimeout := cmd.Flags.Duration("upstream-timeout", proxy.DefaultUpstreamTimeout, "time to connect to an origin and for each wait on its response; then 504")
+	accessLog := cmd.Flags.String("access-log", "-", "where access-log lines go: - (stdout), a file path, or off")
+	logFormat := cmd.Flags.String("log-format", "common", "access-log format: common, combined or json")
+	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (JSON) on this address")
+	maxConns := cmd.Flags.Int("max-conns", 10000, "most simultaneous client connections; more get 503 and are closed (0: no limit)")
+	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long in-flight responses may finish before connections close")
+	if code, done := cmd.Parse(args); done {
+		return code
+	}
+	if cmd.Flags.NArg() > 0 {
+		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
+	}
+	if err := cli.ListenAddr(*addr); err != nil {
+		return cmd.Usagef("-addr: %v", err)
+	}
+	if *statusAddr != "" {
+		if err := cli.ListenAddr(*statusAddr); err != nil {
+			return cmd.Usagef("-status-addr: %v", err)
+		}
+	}
+	cacheBytes, err := parseSize(*cacheSize)
+	if err != nil {
+		return cmd.Usagef("-cache-size: %v", err)
+	}
+	objectBytes, err := parseSize(*maxObject)
+	if err != nil || objectBytes == 0 {
+		return cmd.Usagef("-max-object-size: must be a positive size like 8MiB")
+	}
+	allowed, err := proxy.ParseAllow(*allow)
+	if err != nil {
+		return cmd.Usagef("-allow: %v", err)
+	}
+	ports, err := proxy.ParsePorts(*connectPorts)
+	if err != nil {
+		return cmd.Usagef("-connect-ports: %v", err)
+	}
+	format, err := bus.ParseLogFormat(*logFormat)
+	if err != nil {
+		return cmd.Usagef("-log-format: %v", err)
+	}
+	if *upstreamTimeout <= 0 || *maxConns < 0 || *grace < 0 {
+		return cmd.Usagef("-upstream-timeout, -max-conns and -grace must be positive")
+	}
+	log := cmd.Logger()
+
+	logOut, closeLog, err := openLog(*accessLog, stdout)
+	if err != nil {
+		return cmd.Failf("-access-log: %v", err)
+	}
+	defer closeLog()
+	events := bus.New(bus.Options{Logger: log})
+	var access *bus.AccessLog
+	if logOut != nil {
+		if access, err = bus.NewAccessLog(events, logOut, format); err != nil {
+			return cmd.Failf("%v", err)
+		}
+	}
+	cfg := proxy.Config{
+		Network: &transport.System{}, Permit: allowed.Permits, ConnectPorts: ports,
+		UpstreamTimeout: *upstreamTimeout, Stats: &proxy.Stats{},
+	}
+	if cacheBytes > 0 {
+		cfg.Cache = cache.New(cache.Config{MaxBytes: cacheBytes, MaxObject: objectBytes})
+	}
+	if logOut != nil {
+		cfg.Bus = events
+	}
+	cfg = cfg.WithDefaults()
+	defer cfg.Pool.Close()
+	meter := actors.NewMeter()
+	srv := &actors.Server{
+		Name: "proxy", Handle: proxy.Handler(cfg, meter), MaxConns: *maxConns, Grace: *grace, Log: log, Bus: events,
+		Refuse: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n")
+		},
+	}
+	reg := prometheus.NewRegistry()
+	if *statusAddr != "" {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			proxy.NewCollector(cfg, srv.Active), proxy.NewStageCollector(meter))
+	}
+
+	ln, err := (&transport.System{}).Listen(context.Background(), "tcp", *addr)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	var status net.Listener
+	if *statusAddr != "" {
+		if status, err = net.Listen("tcp", *statusAddr); err != nil {
+			ln.Close()
+			return cmd.Failf("-status-addr: %v", err)
+		}
+	}
+	fmt.Fprintf(stdout, "proxy: listening on %s (try: curl -x http://%s http://example.org/)\n", ln.Addr(), ln.Addr())
+	r := Ready{Addr: ln.Addr().String()}
+	if status != nil {
+		r.StatusAddr = status.Addr().String()
+		fmt.Fprintf(stdout, "proxy: metrics on http://%s/metrics, stages on http://%s/debug/stages\n", status.Addr(), status.Addr())
+	}
+	if ready != nil {
+		ready <- r
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan struct{})
+	var g run.Group
+	// Signals: SIGINT or SIGTERM ends the group; this actor stops first.
+	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
+	// Accept loop: Shutdown stops accepting and half-closes every client
+	// connection's read side, so each pipeline answers what it has read
+	// (relaying bodies in flight) and ends; after -grace the rest are
+	// closed. Serve returns when all are gone.
+	g.Add(func() error {
+		defer close(served)
+		return srv.Serve(ln)
+	}, func(error) { srv.Shutdown() })
+	// Status listener: /metrics and /debug/stages on net/http; closed after
+	// the proxy has drained, so the last counts can be scraped.
+	if status != nil {
+		hs := &nethttp.Server{Handler: proxy.StatusHandler(reg, meter), ReadHeaderTimeout: 5 * time.Second}
+		g.Add(func() error {
+			if err := hs.Serve(status); !errors.Is(err, nethttp.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}, func(error) {
+			<-served
+			hs.Close()
+		})
+	}
+	// Event bus: stopped only after the proxy has drained, so every request
+	// event is published; closing it ends the access log.
+	g.Add(func() error { return events.Run(ctx) }, func(error) {
+		<-served
+		events.Close()
+	})
+	// Access log: a line per request event; ends when the bus closes.
+	if access != nil {
+		g.Add(access.Run, func(error) {})
+	}
+
+	err = g.Run()
+	st := cfg.Stats
+	fmt.Fprintf(stderr, "proxy: stopped; %d requests (%d hits, %d misses, %d revalidated), %d upstream errors, %d events dropped\n",
+		st.Requests.Load(), st.Hits.Load(), st.Misses.Load(), st.Revalidated.Load(), st.UpstreamErrors.Load(), events.Stats().Dropped)
+	if err != nil && !errors.As(err, &run.SignalError{}) {
+		return cmd.Failf("%v", err)
+	}
+	return cli.ExitOK
+}
+
+// parseSize reads a byte count: a number with an optional unit B, KiB,
+// MiB, GiB (or K, M, G, KB, MB, GB, all powers of 1024).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := len(s)
+	for i > 0 && (s[i-1] < '0' || s[i-1] > '9') {
+		i--
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size like 64MiB", s)
+	}
+	var shift uint
+	switch strings.ToLower(s[i:]) {
+	case "", "b":
+	case "k", "kb", "kib":
+		shift = 10
+	case "m", "mb", "mib":
+		shift = 20
+	case "g", "gb", "gib":
+		shift = 30
+	default:
+		return 0, fmt.Errorf("%q: unknown unit %q (use KiB, MiB or GiB)", s, s[i:])
+	}
+	if n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n << shift, nil
+}
+
+// openLog opens the access-log destination: nil for off.
+func openLog(dest string, stdout io.Writer) (io.Writer, func(), error) {
+	switch dest {
+	case "off", "":
+		return nil, func() {}, nil
+	case "-":
+		return stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
