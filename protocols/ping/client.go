@@ -34,6 +34,12 @@ func (c connected) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, err := c.Read(b)
 	return n, c.RemoteAddr(), err
 }
+
+// UDPConn lets the reader use recvmmsg on a real UDP socket.
+func (c connected) UDPConn() *net.UDPConn {
+	uc, _ := c.Conn.(*net.UDPConn)
+	return uc
+}
 func (c connected) Send(b []byte) error { _, err := c.Write(b); return err }
 func (c connected) Target() net.Addr    { return c.RemoteAddr() }
 
@@ -131,6 +137,7 @@ func NewClient(sock Socket, cfg ClientConfig, printer Printer, meter *actors.Met
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	growBuffers(sock)
 	c := &Client{cfg: cfg, sock: sock, target: sock.Target().String(),
 		stats: NewStats(cfg.Timeout, Window(cfg.Timeout, cfg.Interval))}
 	p := actors.New("ping", meter)
@@ -140,7 +147,7 @@ func NewClient(sock Socket, cfg ClientConfig, printer Printer, meter *actors.Met
 	actors.Sink(p, actors.Spec{Name: "sender", Role: actors.RoleWriter, Does: "stamps and sends probes"},
 		probes, c.send)
 	grams := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads replies (and ticks)"},
-		ReadDatagrams(sock, MaxDatagram+1, tickFor(cfg.Timeout)), channelBuffer)
+		ReadDatagrams(sock, tickFor(cfg.Timeout)), channelBuffer)
 	events := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "parses PING seq time"},
 		grams, c.parse, channelBuffer)
 	reports := actors.Then(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "matches replies, expires probes"},
@@ -261,55 +268,67 @@ type Event struct {
 	Bytes int
 }
 
-// parse is the client's parser stage.
-func (c *Client) parse(ctx context.Context, in *actors.Input[Datagram], out *actors.Output[Event]) error {
-	for d := range in.All() {
-		ev := Event{At: d.At, kind: evTick}
-		if !d.Tick {
-			ev = Event{At: d.At, From: d.From.String(), Bytes: len(d.Data)}
-			switch m, err := ParseReply(d.Data); {
-			case ev.From != c.target:
-				ev.kind = evStray
-			case err != nil:
-				ev.kind = evMalformed
-			default:
-				ev.Seq = m.Seq
-			}
+// parse is the client's parser stage: a batch of datagrams in, a batch of
+// events out.
+func (c *Client) parse(ctx context.Context, in *actors.Input[[]Datagram], out *actors.Output[[]Event]) error {
+	for batch := range in.All() {
+		events := make([]Event, len(batch))
+		for i, d := range batch {
+			events[i] = c.parseOne(d)
 		}
-		if !out.Send(ev) {
+		if !out.Send(events) {
 			return nil
 		}
 	}
 	return nil
 }
 
+func (c *Client) parseOne(d Datagram) Event {
+	if d.Tick {
+		return Event{At: d.At, kind: evTick}
+	}
+	ev := Event{At: d.At, From: d.From.String(), Bytes: len(d.Data)}
+	switch m, err := ParseReply(d.Data); {
+	case ev.From != c.target:
+		ev.kind = evStray
+	case err != nil:
+		ev.kind = evMalformed
+	default:
+		ev.Seq = m.Seq
+	}
+	return ev
+}
+
 // handle is the client's handler stage: it expires probes whose timeout
 // passed, matches replies, and ends the run when the last probe is settled.
-func (c *Client) handle(ctx context.Context, in *actors.Input[Event], out *actors.Output[[]Report]) error {
+func (c *Client) handle(ctx context.Context, in *actors.Input[[]Event], out *actors.Output[[]Report]) error {
 	var expired []uint64
-	for ev := range in.All() {
+	for events := range in.All() {
 		var batch []Report
-		c.mu.Lock()
-		expired = c.stats.Expire(ev.At, expired[:0])
-		for _, seq := range expired {
-			batch = append(batch, Report{Kind: KindTimeout, Seq: seq})
+		done := false
+		for _, ev := range events {
+			var m Match
+			c.mu.Lock()
+			expired = c.stats.Expire(ev.At, expired[:0])
+			for _, seq := range expired {
+				batch = append(batch, Report{Kind: KindTimeout, Seq: seq})
+			}
+			switch ev.kind {
+			case evReply:
+				m = c.stats.Reply(ev.Seq, ev.At)
+				batch = append(batch, Report{Kind: kindOf(m.Outcome), Seq: ev.Seq, From: ev.From, Bytes: ev.Bytes,
+					RTT: m.RTT, Reordered: m.Reordered})
+			case evMalformed:
+				c.stats.Malformed()
+				batch = append(batch, Report{Kind: KindMalformed, From: ev.From, Bytes: ev.Bytes})
+			case evStray:
+				c.stats.Stray()
+				batch = append(batch, Report{Kind: KindUnmatched, From: ev.From, Bytes: ev.Bytes})
+			}
+			done = c.stats.Done()
+			c.mu.Unlock()
+			c.publish(ev, m, expired)
 		}
-		var m Match
-		switch ev.kind {
-		case evReply:
-			m = c.stats.Reply(ev.Seq, ev.At)
-			batch = append(batch, Report{Kind: kindOf(m.Outcome), Seq: ev.Seq, From: ev.From, Bytes: ev.Bytes,
-				RTT: m.RTT, Reordered: m.Reordered})
-		case evMalformed:
-			c.stats.Malformed()
-			batch = append(batch, Report{Kind: KindMalformed, From: ev.From, Bytes: ev.Bytes})
-		case evStray:
-			c.stats.Stray()
-			batch = append(batch, Report{Kind: KindUnmatched, From: ev.From, Bytes: ev.Bytes})
-		}
-		done := c.stats.Done()
-		c.mu.Unlock()
-		c.publish(ev, m, expired)
 		if len(batch) > 0 && !out.Send(batch) {
 			return nil
 		}

@@ -16,22 +16,26 @@
 //
 // # Pipelines
 //
-// Datagrams are already units, so neither pipeline has a framer: the reader
-// hands on one datagram per item and the parser checks its syntax.
+// Datagrams are already units, so neither pipeline has a framer: the kernel
+// keeps the boundaries, and the parser checks each datagram's syntax. Items
+// are batches: on a real UDP socket the reader takes up to BatchSize
+// datagrams per recvmmsg(2), and each stage answers a batch with a batch, so
+// under load one channel hand-off carries many datagrams; when idle a batch
+// holds one.
 //
 // Server (one pipeline for the socket, every client):
 //
 //	flowchart LR
-//	  reader["reader<br/>reads datagrams (and ticks)"] -- "ping.Datagram (buf 64)" --> parser
-//	  parser["parser<br/>checks the Ping prefix"] -- "ping.Request (buf 64)" --> handler
+//	  reader["reader<br/>reads datagrams (and ticks)"] -- "[]ping.Datagram (buf 64)" --> parser
+//	  parser["parser<br/>checks the Ping prefix"] -- "[]ping.Request (buf 64)" --> handler
 //	  handler["handler<br/>loss, delay, heartbeats"] -- "[]ping.EchoOut (buf 64)" --> writer["writer<br/>sends echoes, now or later"]
 //
 // Client (one pipeline, two chains sharing the Stats under a mutex):
 //
 //	flowchart LR
 //	  pacer["pacer<br/>schedules sends every -i"] -- "ping.Probe (buf 64)" --> sender["sender<br/>stamps and sends probes"]
-//	  reader["reader<br/>reads replies (and ticks)"] -- "ping.Datagram (buf 64)" --> parser
-//	  parser["parser<br/>parses PING seq time"] -- "ping.Event (buf 64)" --> handler
+//	  reader["reader<br/>reads replies (and ticks)"] -- "[]ping.Datagram (buf 64)" --> parser
+//	  parser["parser<br/>parses PING seq time"] -- "[]ping.Event (buf 64)" --> handler
 //	  handler["handler<br/>matches replies, expires probes"] -- "[]ping.Report (buf 64)" --> writer["writer<br/>prints a line per packet"]
 //	  sender -. "Stats.Sent (mutex)" .- handler
 //
@@ -60,7 +64,9 @@
 // # Limits
 //
 // A datagram is at most MaxDatagram bytes (larger are impossible over
-// IPv4 UDP); the sequence field at most 20 digits. The client remembers the
+// IPv4 UDP); the sequence field at most 20 digits. The reader holds
+// BatchSize buffers of MaxDatagram+1 bytes (512 KiB) so no datagram is
+// cut short, and asks the kernel for SocketBuffer-sized socket buffers. The client remembers the
 // last Window(timeout, interval) probes and keeps at most 2^20 RTT samples
 // for percentiles (a reservoir sample past that). The server tracks at most
 // MaxPeers heartbeat clients and publishes at most 64 PacketLost events per

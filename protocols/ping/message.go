@@ -155,6 +155,15 @@ func UpperASCII(b []byte) []byte {
 	return out
 }
 
+// upperInPlace upper-cases the ASCII letters of b.
+func upperInPlace(b []byte) {
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+}
+
 // clip shortens b for an error message.
 func clip(b []byte) []byte {
 	if len(b) > 24 {

@@ -166,7 +166,7 @@ func TestLateReplyIsReportedTwiceButCountedOnce(t *testing.T) {
 		is.Equal(sum.Lost, uint64(0)) // late is not lost
 		is.True(strings.Contains(out, "request timeout for seq=2\n"))
 		is.True(strings.Contains(out, "late reply from slow:1: seq=2 bytes="))
-		is.True(strings.Contains(out, " time=300.000 ms (reordered)\n")) // its real RTT, and after later replies
+		is.True(strings.Contains(out, " time=300.000 ms (reordered)\n"))                    // its real RTT, and after later replies
 		is.True(strings.Index(out, "timeout for seq=2") < strings.Index(out, "late reply")) // timeout first
 	})
 }

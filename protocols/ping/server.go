@@ -104,6 +104,7 @@ func NewServer(pc net.PacketConn, cfg ServerConfig, meter *actors.Meter) (*Serve
 		return nil, err
 	}
 	s := &Server{cfg: cfg.withDefaults(), pc: pc}
+	growBuffers(pc)
 	p := actors.New("pingd", meter)
 	p.OnInterrupt(func() {
 		s.timers.stopAll()
@@ -114,7 +115,7 @@ func NewServer(pc net.PacketConn, cfg ServerConfig, meter *actors.Meter) (*Serve
 		tick = max(s.cfg.HeartbeatTimeout/10, time.Millisecond)
 	}
 	grams := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads datagrams (and ticks)"},
-		ReadDatagrams(pc, MaxDatagram+1, tick), channelBuffer)
+		ReadDatagrams(pc, tick), channelBuffer)
 	reqs := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "checks the Ping prefix"},
 		grams, parseRequests(s), channelBuffer)
 	echoes := actors.Then(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "loss, delay, heartbeats"},
@@ -158,21 +159,25 @@ type Request struct {
 
 // parseRequests is the server's parser stage: it counts and drops
 // datagrams that are not requests and passes ticks through.
-func parseRequests(s *Server) actors.StageFunc[Datagram, Request] {
-	return func(ctx context.Context, in *actors.Input[Datagram], out *actors.Output[Request]) error {
-		for d := range in.All() {
-			r := Request{Datagram: d}
-			if !d.Tick {
-				s.counts.received.Add(1)
-				m, ok, err := ParseRequest(d.Data)
-				if err != nil {
-					s.counts.malformed.Add(1)
-					s.cfg.Log.Debug("malformed datagram dropped", "from", d.From, "bytes", len(d.Data))
-					continue
+func parseRequests(s *Server) actors.StageFunc[[]Datagram, []Request] {
+	return func(ctx context.Context, in *actors.Input[[]Datagram], out *actors.Output[[]Request]) error {
+		for batch := range in.All() {
+			reqs := make([]Request, 0, len(batch))
+			for _, d := range batch {
+				r := Request{Datagram: d}
+				if !d.Tick {
+					s.counts.received.Add(1)
+					m, ok, err := ParseRequest(d.Data)
+					if err != nil {
+						s.counts.malformed.Add(1)
+						s.cfg.Log.Debug("malformed datagram dropped", "from", d.From, "bytes", len(d.Data))
+						continue
+					}
+					r.Msg, r.Parsed = m, ok
 				}
-				r.Msg, r.Parsed = m, ok
+				reqs = append(reqs, r)
 			}
-			if !out.Send(r) {
+			if len(reqs) > 0 && !out.Send(reqs) {
 				return nil
 			}
 		}
@@ -230,37 +235,41 @@ func Drops(seed uint64, loss float64, n int) []bool {
 
 // handle is the server's handler stage: the loss and delay draws, the echo
 // itself, and heartbeat tracking on ticks and requests.
-func (s *Server) handle() actors.StageFunc[Request, []EchoOut] {
-	return func(ctx context.Context, in *actors.Input[Request], out *actors.Output[[]EchoOut]) error {
+func (s *Server) handle() actors.StageFunc[[]Request, []EchoOut] {
+	return func(ctx context.Context, in *actors.Input[[]Request], out *actors.Output[[]EchoOut]) error {
 		fates := NewFates(s.cfg)
 		var peers *Heartbeats
 		if s.cfg.HeartbeatTimeout > 0 {
 			peers = NewHeartbeats(s.cfg.HeartbeatTimeout, s.cfg.MaxPeers)
 		}
 		var notes []Note
-		for r := range in.All() {
-			if peers != nil {
-				if r.Tick {
-					notes = peers.Tick(r.At, notes[:0])
-				} else if r.Parsed && r.Msg.Heartbeat {
-					notes = peers.Beat(r.From.String(), r.Msg.Seq, r.At, notes[:0])
+		for reqs := range in.All() {
+			echoes := make([]EchoOut, 0, len(reqs))
+			for _, r := range reqs {
+				if peers != nil {
+					if r.Tick {
+						notes = peers.Tick(r.At, notes[:0])
+					} else if r.Parsed && r.Msg.Heartbeat {
+						notes = peers.Beat(r.From.String(), r.Msg.Seq, r.At, notes[:0])
+					}
+					s.report(notes)
+					notes = notes[:0]
 				}
-				s.report(notes)
-				notes = notes[:0]
+				if r.Tick {
+					continue
+				}
+				drop, delay := fates.Next()
+				if drop {
+					s.counts.dropped.Add(1)
+					continue
+				}
+				data := r.Data
+				if s.cfg.Echo == EchoUpper {
+					upperInPlace(data) // the reader's copy is ours
+				}
+				echoes = append(echoes, EchoOut{To: r.From, Data: data, Delay: delay})
 			}
-			if r.Tick {
-				continue
-			}
-			drop, delay := fates.Next()
-			if drop {
-				s.counts.dropped.Add(1)
-				continue
-			}
-			data := r.Data
-			if s.cfg.Echo == EchoUpper {
-				data = UpperASCII(data)
-			}
-			if !out.Send([]EchoOut{{To: r.From, Data: data, Delay: delay}}) {
+			if len(echoes) > 0 && !out.Send(echoes) {
 				return nil
 			}
 		}
