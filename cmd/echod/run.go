@@ -22,12 +22,13 @@ import (
 // Run is echod's whole life; ready, if not nil, receives the listening
 // address (tests use it).
 func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
-	cmd := cli.New("echod", "[-addr 127.0.0.1:7007] [-max-conns N] [-max-line BYTES] [-grace D] [-v]",
+	cmd := cli.New("echod", "[-addr 127.0.0.1:7007] [-max-conns N] [-max-line BYTES] [-grace D] [-fused] [-v]",
 		"Echo server: every line a client sends comes back unchanged.", stderr)
 	addr := cmd.Flags.String("addr", "127.0.0.1:7007", "listen address")
 	maxConns := cmd.Flags.Int("max-conns", 10000, "most simultaneous connections; more are told 'busy' and closed (0: no limit)")
 	maxLine := cmd.Flags.Int("max-line", echo.DefaultMaxLine, "longest line in bytes; a longer one gets an error and the connection closes")
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long connections may finish before they are closed")
+	fused := cmd.Flags.Bool("fused", false, "run framer, parser, handler and writer inside the reader's goroutine (1 goroutine per connection instead of 5; same stages)")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -56,7 +57,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	meter := actors.NewMeter()
 	srv := &actors.Server{
 		Name:     "echod",
-		Handle:   echo.Handler(echo.Config{MaxLine: *maxLine}, meter),
+		Handle:   echo.Handler(echo.Config{MaxLine: *maxLine, Fused: *fused}, meter),
 		MaxConns: *maxConns,
 		Refuse:   func(c net.Conn) { io.WriteString(c, "busy: too many connections, try later\n") },
 		Grace:    *grace,

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestTourPasses runs the README's first command in-process: every stop
+// must check out and the summary must say so.
+func TestTourPasses(t *testing.T) {
+	is := is.New(t)
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"tour"}, &stdout, &stderr)
+	is.Equal(code, 0)                                                      // tour passed
+	is.True(strings.Contains(stdout.String(), "tour passed"))              // says so
+	is.True(strings.Contains(stdout.String(), "reader -- \"connio.Chunk")) // prints the echo graph
+}
+
+func TestUsage(t *testing.T) {
+	is := is.New(t)
+	var stdout, stderr bytes.Buffer
+	is.Equal(Run(nil, &stdout, &stderr), 2)                               // no command: usage
+	is.Equal(Run([]string{"bogus"}, &stdout, &stderr), 2)                 // unknown command
+	is.Equal(Run([]string{"tour", "-graph", "png"}, &stdout, &stderr), 2) // bad flag value
+	is.Equal(Run([]string{"tour", "-h"}, &stdout, &stderr), 0)            // help
+	is.True(strings.Contains(stderr.String(), "usage: netsim"))
+}
