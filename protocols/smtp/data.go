@@ -37,13 +37,15 @@ func CheckMessage(msg []byte) (MessageInfo, error) {
 		if len(text) > MaxLine {
 			return info, fmt.Errorf("%w: line %d has %d", ErrLineTooLong, line, len(text))
 		}
-		for _, c := range text {
-			switch {
-			case c == 0 || c == '\r':
-				return info, fmt.Errorf("smtp: line %d: NUL or bare CR in the message", line)
-			case c > 127:
-				info.EightBit = true
+		if bytes.IndexByte(text, 0) >= 0 || bytes.IndexByte(text, '\r') >= 0 {
+			return info, fmt.Errorf("smtp: line %d: NUL or bare CR in the message", line)
+		}
+		if !info.EightBit {
+			var or byte
+			for _, c := range text {
+				or |= c
 			}
+			info.EightBit = or&0x80 != 0
 		}
 		info.Size += int64(len(text)) + 2
 		line++
