@@ -36,6 +36,7 @@ type stop struct {
 func stops() []stop {
 	return []stop{
 		{name: "echo", run: echoStop},
+		{name: "httpd", run: httpdStop},
 		{name: "ping", run: pingStop},
 	}
 }
