@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"netstages/actors"
+	"netstages/cmd/internal/cli"
+	"netstages/protocols/echo"
+	"netstages/sim"
+	"netstages/sim/rdt"
+	"netstages/transport"
+)
+
+// scenario is one experiment's settings: the link's faults (both ways),
+// the transport, and the workload.
+type scenario struct {
+	Proto   string        `json:"proto"` // "transfer" or "echo"
+	Seed    uint64        `json:"seed"`
+	Faults  sim.Faults    `json:"faults"`
+	ARQ     rdt.ARQ       `json:"arq"`
+	Window  int           `json:"window"`
+	MSS     int           `json:"mss"`
+	Bytes   int           `json:"bytes"`
+	MinRTO  time.Duration `json:"min_rto,omitempty"`
+	Timeout time.Duration `json:"-"`
+}
+
+// linkFlags registers the fault flags on fs and returns a function that
+// reads them into a Faults.
+func linkFlags(fs *flag.FlagSet) func() (sim.Faults, error) {
+	latency := fs.Duration("latency", 10*time.Millisecond, "one-way latency")
+	jitter := fs.Duration("jitter", 0, "uniform jitter ± this")
+	loss := fs.Float64("loss", 0, "Bernoulli loss probability")
+	burst := fs.String("burst", "", "Gilbert-Elliott loss as p,r,h,k (netem's names), e.g. 0.01,0.3,0.2,1")
+	dup := fs.Float64("dup", 0, "duplication probability")
+	reorder := fs.Float64("reorder", 0, "probability a packet is held back (reordered)")
+	corrupt := fs.Float64("corrupt", 0, "probability of a flipped bit")
+	rate := fs.String("rate", "", "bandwidth in bit/s, with k, M or G (e.g. 10M); empty for unlimited")
+	queue := fs.Int("queue", 64, "packets queued for the wire when -rate is set (tail drop beyond)")
+	mtu := fs.Int("mtu", 1500, "largest datagram payload; 0 for no limit")
+	return func() (sim.Faults, error) {
+		f := sim.Faults{Latency: *latency, Jitter: *jitter, Loss: *loss, Duplicate: *dup, Reorder: *reorder,
+			Corrupt: *corrupt, Queue: *queue, MTU: *mtu}
+		if *burst != "" {
+			var ge sim.GilbertElliott
+			if _, err := fmt.Sscanf(*burst, "%g,%g,%g,%g", &ge.P, &ge.R, &ge.H, &ge.K); err != nil {
+				return f, fmt.Errorf("-burst wants p,r,h,k: %v", err)
+			}
+			f.Burst = &ge
+		}
+		if *rate != "" {
+			r, err := parseRate(*rate)
+			if err != nil {
+				return f, err
+			}
+			f.Rate = r
+		}
+		return f, nil
+	}
+}
+
+// parseRate reads "10M", "512k", "1G" or plain bits per second.
+func parseRate(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1e3, strings.TrimSuffix(s, "k")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1e6, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1e9, strings.TrimSuffix(s, "G")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("bad -rate %q", s)
+	}
+	return int64(v * float64(mult)), nil
+}
+
+// report is what one experiment found.
+type report struct {
+	Scenario   scenario       `json:"scenario"`
+	OK         bool           `json:"ok"`
+	Check      string         `json:"check"`
+	Completion time.Duration  `json:"completion"`
+	Goodput    float64        `json:"goodput_bps"` // payload bits per second, client to server
+	Links      []sim.DirStats `json:"links"`
+	Client     rdt.Stats      `json:"client"`
+	Server     rdt.Stats      `json:"server"`
+	Error      string         `json:"error,omitempty"`
+	records    []sim.Record
+	graphs     []actors.Graph // the client→server link and the client's sender and receiver
+}
+
+func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
+	cmd := cli.New("netsim "+proto, "[-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-corrupt P] [-rate R] [-arq saw|gbn|sr|perfect] [-window N] [-seed N] [-json] [-trace FILE.mmd]",
+		experimentAbout(proto), stderr)
+	faults := linkFlags(cmd.Flags)
+	arq := cmd.Flags.String("arq", "sr", "reliable transport: saw, gbn, sr or perfect")
+	window := cmd.Flags.Int("window", 32, "packets in flight (gbn, sr, perfect)")
+	mss := cmd.Flags.Int("mss", 1200, "largest payload per segment")
+	size := cmd.Flags.Int("bytes", 1<<20, "bytes to send (transfer) or about that many in lines (echo)")
+	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG")
+	timeout := cmd.Flags.Duration("timeout", 5*time.Minute, "give up after this long")
+	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
+	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
+	trace := cmd.Flags.String("trace", "", "write a Mermaid sequence diagram of the first packets to this file")
+	traceN := cmd.Flags.Int("trace-n", 60, "how many packets the -trace diagram shows")
+	if code, done := cmd.Parse(args); done {
+		return code
+	}
+	if cmd.Flags.NArg() > 0 {
+		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
+	}
+	f, err := faults()
+	if err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	a, err := rdt.ParseARQ(*arq)
+	if err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	if *size <= 0 {
+		return cmd.Usagef("-bytes must be positive")
+	}
+	sc := scenario{Proto: proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: *mss, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout}
+	rep := run(sc, *trace != "")
+	if *trace != "" {
+		if err := writeTrace(*trace, rep.records, *traceN); err != nil {
+			return cmd.Failf("%v", err)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		rep.print(stdout)
+	}
+	if !rep.OK {
+		return cli.ExitFail
+	}
+	return cli.ExitOK
+}
+
+func experimentAbout(proto string) string {
+	if proto == "echo" {
+		return "Serves protocols/echo, unchanged, on host \"server\" over a reliable stream (sim/rdt)\nacross one simulated link with the faults given (both directions), sends lines from\nhost \"client\", and checks every byte comes back, in order, once."
+	}
+	return "Sends -bytes random bytes from host \"client\" to host \"server\" over a reliable\nstream (sim/rdt) across one simulated link with the faults given (both directions);\nthe server answers with the SHA-256 of what it read, which the client checks."
+}
+
+// run performs one experiment on the wall clock; see ARCHITECTURE.md (sim)
+// for why the CLI does not run on virtual time.
+func run(sc scenario, keep bool) report {
+	rep := report{Scenario: sc}
+	nw := sim.New(sim.Config{Seed: sc.Seed, Trace: keep, KeepPayloads: keep})
+	defer nw.Close()
+	link, err := nw.Connect("client", "server", sc.Faults, sc.Faults)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	cfg := rdt.Config{ARQ: sc.ARQ, Window: sc.Window, MSS: sc.MSS, MinRTO: sc.MinRTO}
+	serverStats := make(chan rdt.Stats, 1)
+	scfg := cfg
+	scfg.OnDone = func(st rdt.Stats) { serverStats <- st }
+	client, err := rdt.New(nw.Host("client"), cfg)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	server, _ := rdt.New(nw.Host("server"), scfg)
+	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
+	defer cancel()
+	start := time.Now()
+	var conn net.Conn
+	switch sc.Proto {
+	case "echo":
+		conn, rep.OK, rep.Check, err = echoRun(ctx, client, server, sc.Bytes)
+	default:
+		conn, rep.OK, rep.Check, err = transferRun(ctx, client, server, sc.Bytes, sc.Seed)
+	}
+	rep.Completion = time.Since(start)
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if conn != nil {
+		conn.Close()
+		client.Wait(ctx)
+		rep.Client = conn.(*rdt.Conn).Stats()
+		rep.graphs = []actors.Graph{link.Graph("client"), conn.(*rdt.Conn).SendGraph(), conn.(*rdt.Conn).RecvGraph()}
+		select {
+		case rep.Server = <-serverStats:
+		case <-ctx.Done():
+		}
+		server.Wait(ctx)
+	}
+	rep.Goodput = float64(sc.Bytes*8) / rep.Completion.Seconds()
+	rep.Links = []sim.DirStats{link.Stats("client"), link.Stats("server")}
+	if keep {
+		rep.records = append(link.Records("client"), link.Records("server")...)
+	}
+	return rep
+}
+
+// transferRun sends size seeded random bytes and checks the server's hash.
+func transferRun(ctx context.Context, client, server *rdt.Stack, size int, seed uint64) (net.Conn, bool, string, error) {
+	ln, err := server.Listen(ctx, "tcp", "server:9")
+	if err != nil {
+		return nil, false, "", err
+	}
+	go func() {
+		defer ln.Close()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		h := sha256.New()
+		io.Copy(h, c)
+		io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
+	}()
+	c, err := client.DialContext(ctx, "tcp", "server:9")
+	if err != nil {
+		return nil, false, "", err
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	data := make([]byte, size)
+	r := rand.New(rand.NewPCG(seed, 0))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	want := sha256.Sum256(data)
+	if _, err := c.Write(data); err != nil {
+		return c, false, "", err
+	}
+	c.(transport.CloseWriter).CloseWrite()
+	got, err := io.ReadAll(c)
+	ok := string(got) == hex.EncodeToString(want[:])
+	return c, ok, fmt.Sprintf("sha256 sent %x… server read %.8s…", want[:4], got), err
+}
+
+// echoRun serves protocols/echo and checks the lines come back.
+func echoRun(ctx context.Context, client, server *rdt.Stack, size int) (net.Conn, bool, string, error) {
+	ln, err := server.Listen(ctx, "tcp", "server:7")
+	if err != nil {
+		return nil, false, "", err
+	}
+	srv := &actors.Server{Name: "echod", Handle: echo.Handler(echo.Config{}, nil)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() { srv.Shutdown(); <-served }()
+	c, err := client.DialContext(ctx, "tcp", "server:7")
+	if err != nil {
+		return nil, false, "", err
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var sent strings.Builder
+	for i := 0; sent.Len() < size; i++ {
+		fmt.Fprintf(&sent, "line %d: %s\n", i, strings.Repeat("x", i%200))
+	}
+	go func() {
+		io.WriteString(c, sent.String())
+		c.(transport.CloseWriter).CloseWrite()
+	}()
+	got, err := io.ReadAll(bufio.NewReader(c))
+	ok := string(got) == sent.String()
+	return c, ok, fmt.Sprintf("%d bytes of lines sent, %d echoed, identical: %v", sent.Len(), len(got), ok), err
+}
+
+func (r report) print(w io.Writer) {
+	sc := r.Scenario
+	fmt.Fprintf(w, "netsim %s: %d bytes over %s (window %d, MSS %d), seed %d\n", sc.Proto, sc.Bytes, sc.ARQ, sc.Window, sc.MSS, sc.Seed)
+	fmt.Fprintf(w, "link faults (each way): %s\n", describe(sc.Faults))
+	status := "ok"
+	if !r.OK {
+		status = "FAILED"
+	}
+	fmt.Fprintf(w, "result: %s — %s\n", status, r.Check)
+	if r.Error != "" {
+		fmt.Fprintf(w, "error: %s\n", r.Error)
+	}
+	fmt.Fprintf(w, "completion %v, goodput %.3f Mbit/s\n\nlinks:\n", r.Completion.Round(time.Millisecond), r.Goodput/1e6)
+	for _, l := range r.Links {
+		fmt.Fprintf(w, "  %-24s sent %-6d delivered %-6d dropped %-5d %v duplicated %d reordered %d corrupted %d max queue %d\n",
+			l.Dir, l.Sent, l.Delivered, l.DroppedTotal(), l.Dropped, l.Duplicated, l.Reordered, l.Corrupted, l.MaxQueue)
+	}
+	fmt.Fprintf(w, "\nconnections:\n")
+	for _, s := range []rdt.Stats{r.Client, r.Server} {
+		fmt.Fprintf(w, "  %-20s segments %-6d data %-6d retransmits %-5d timeouts %-4d corrupt %-4d out-of-order %-4d dups %-4d srtt %v rto %v\n",
+			s.Local, s.Segments, s.DataSent, s.Retransmits, s.Timeouts, s.Corrupt, s.OutOfOrder, s.Duplicates, s.SRTT.Round(time.Microsecond), s.RTO)
+		if n := len(s.RTOHistory); n > 0 {
+			var steps []string
+			for _, h := range s.RTOHistory[:min(n, 12)] {
+				kind := "sample " + h.Sample.Round(time.Microsecond).String()
+				if h.Sample == 0 {
+					kind = "backoff"
+				}
+				steps = append(steps, fmt.Sprintf("%v→%v (%s)", h.At.Round(time.Millisecond), h.RTO, kind))
+			}
+			fmt.Fprintf(w, "    RTO history (first %d of %d): %s\n", min(n, 12), n, strings.Join(steps, ", "))
+		}
+	}
+}
+
+func describe(f sim.Faults) string {
+	var parts []string
+	add := func(format string, v ...any) { parts = append(parts, fmt.Sprintf(format, v...)) }
+	add("latency %v", f.Latency)
+	if f.Jitter > 0 {
+		add("jitter ±%v", f.Jitter)
+	}
+	if f.Loss > 0 {
+		add("loss %g", f.Loss)
+	}
+	if f.Burst != nil {
+		add("burst %+v", *f.Burst)
+	}
+	if f.Duplicate > 0 {
+		add("dup %g", f.Duplicate)
+	}
+	if f.Reorder > 0 {
+		add("reorder %g", f.Reorder)
+	}
+	if f.Corrupt > 0 {
+		add("corrupt %g", f.Corrupt)
+	}
+	if f.Rate > 0 {
+		add("rate %d bit/s queue %d", f.Rate, f.Queue)
+	}
+	if f.MTU > 0 {
+		add("mtu %d", f.MTU)
+	}
+	return strings.Join(parts, ", ")
+}

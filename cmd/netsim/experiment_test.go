@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"netstages/sim/rdt"
+)
+
+func TestTourOverSimLinks(t *testing.T) {
+	is := is.New(t)
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"tour", "-net", "sim", "-graph", "none"}, &stdout, &stderr)
+	is.Equal(code, 0) // every stop passes over sim links too
+	is.True(strings.Contains(stdout.String(), "sim links with sim/rdt streams"))
+	is.True(strings.Contains(stdout.String(), "tour passed"))
+}
+
+func TestTransferReportsAndTraces(t *testing.T) {
+	is := is.New(t)
+	trace := filepath.Join(t.TempDir(), "t.mmd")
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"transfer", "-bytes", "32768", "-loss", "0.1", "-latency", "1ms", "-min-rto", "20ms",
+		"-arq", "gbn", "-seed", "3", "-json", "-trace", trace, "-trace-n", "200"}, &stdout, &stderr)
+	is.Equal(code, 0) // transfer checked out
+	var rep report
+	is.NoErr(json.Unmarshal(stdout.Bytes(), &rep)) // JSON report
+	is.True(rep.OK)
+	is.Equal(rep.Scenario.ARQ, rdt.GoBackN)
+	is.True(rep.Links[0].Dropped["loss"] > 0) // the link lost packets
+	is.True(rep.Client.Retransmits > 0)       // and GBN repaired them
+	mmd, err := os.ReadFile(trace)
+	is.NoErr(err)                                              // trace written
+	is.True(strings.HasPrefix(string(mmd), "sequenceDiagram")) // Mermaid
+	is.True(strings.Contains(string(mmd), "client-xserver"))   // a lost packet drawn as lost
+}
+
+func TestEchoExperimentAndBadFlags(t *testing.T) {
+	is := is.New(t)
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"echo", "-bytes", "20000", "-loss", "0.05", "-dup", "0.05", "-reorder", "0.05", "-corrupt", "0.05", "-latency", "1ms", "-min-rto", "20ms"}, &stdout, &stderr)
+	is.Equal(code, 0) // echo over rdt across every fault
+	is.True(strings.Contains(stdout.String(), "identical: true"))
+	is.Equal(Run([]string{"transfer", "-arq", "tcp"}, &stdout, &stderr), 2)       // unknown ARQ
+	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 1)        // probability out of range: clear failure
+	is.Equal(Run([]string{"transfer", "-rate", "fast"}, &stdout, &stderr), 2)     // bad rate
+	is.Equal(Run([]string{"sweep", "-sweep-loss", "1:0:1"}, &stdout, &stderr), 2) // bad range
+}
+
+func TestSweepWritesOneRowPerRun(t *testing.T) {
+	is := is.New(t)
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"sweep", "-bytes", "8192", "-latency", "1ms", "-sweep-loss", "0:0.1:0.05", "-arq", "saw,sr"}, &stdout, &stderr)
+	is.Equal(code, 0) // every run checked out
+	rows, err := csv.NewReader(&stdout).ReadAll()
+	is.NoErr(err)            // CSV
+	is.Equal(len(rows), 1+6) // header + 3 losses × 2 schemes
+	is.Equal(rows[0][0], "proto")
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"netstages/cmd/internal/cli"
+	"netstages/sim/rdt"
+)
+
+// runSweep repeats one experiment over a range of loss rates and ARQ
+// schemes and writes one CSV row per run.
+func runSweep(args []string, stdout, stderr io.Writer) int {
+	cmd := cli.New("netsim sweep", "[-proto transfer|echo] [-loss FROM:TO:STEP] [-arq saw,gbn,sr] [-out FILE.csv] [link flags]",
+		"Runs the transfer (or echo) experiment once per loss rate and ARQ scheme, on the\nwall clock, and writes one CSV row per run (- for stdout). Other link flags as for\n'netsim transfer'.", stderr)
+	faults := linkFlags(cmd.Flags)
+	proto := cmd.Flags.String("proto", "transfer", "experiment: transfer or echo")
+	lossRange := cmd.Flags.String("sweep-loss", "0:0.2:0.05", "loss rates FROM:TO:STEP")
+	arqs := cmd.Flags.String("arq", "saw,gbn,sr", "comma-separated ARQ schemes")
+	window := cmd.Flags.Int("window", 32, "packets in flight (gbn, sr)")
+	size := cmd.Flags.Int("bytes", 64<<10, "bytes per run")
+	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG")
+	out := cmd.Flags.String("out", "-", "CSV file to write, - for stdout")
+	timeout := cmd.Flags.Duration("timeout", 2*time.Minute, "give up on one run after this long")
+	if code, done := cmd.Parse(args); done {
+		return code
+	}
+	if *proto != "transfer" && *proto != "echo" {
+		return cmd.Usagef("-proto must be transfer or echo")
+	}
+	losses, err := parseRange(*lossRange)
+	if err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	var schemes []rdt.ARQ
+	for _, s := range strings.Split(*arqs, ",") {
+		a, err := rdt.ParseARQ(strings.TrimSpace(s))
+		if err != nil {
+			return cmd.Usagef("%v", err)
+		}
+		schemes = append(schemes, a)
+	}
+	base, err := faults()
+	if err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return cmd.Failf("%v", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"proto", "arq", "loss", "seed", "bytes", "ok", "completion_s", "goodput_bps", "retransmits", "timeouts", "packets_sent", "packets_dropped"})
+	total, done := len(losses)*len(schemes), 0
+	failed := 0
+	for _, a := range schemes {
+		for _, loss := range losses {
+			f := base
+			f.Loss = loss
+			rep := run(scenario{Proto: *proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, Timeout: *timeout}, false)
+			if !rep.OK {
+				failed++
+			}
+			var sent, dropped uint64
+			for _, l := range rep.Links {
+				sent += l.Sent
+				dropped += l.DroppedTotal()
+			}
+			cw.Write([]string{*proto, string(a), strconv.FormatFloat(loss, 'g', -1, 64), strconv.FormatUint(*seed, 10), strconv.Itoa(*size),
+				strconv.FormatBool(rep.OK), strconv.FormatFloat(rep.Completion.Seconds(), 'f', 4, 64), strconv.FormatFloat(rep.Goodput, 'f', 0, 64),
+				strconv.FormatUint(rep.Client.Retransmits, 10), strconv.FormatUint(rep.Client.Timeouts, 10),
+				strconv.FormatUint(sent, 10), strconv.FormatUint(dropped, 10)})
+			cw.Flush()
+			done++
+			bar := strings.Repeat("#", done*30/total) + strings.Repeat(".", 30-done*30/total)
+			fmt.Fprintf(stderr, "\r[%s] %d/%d %s loss %.3f: %.0f kbit/s   ", bar, done, total, a, loss, rep.Goodput/1e3)
+		}
+	}
+	fmt.Fprintln(stderr)
+	if err := cw.Error(); err != nil {
+		return cmd.Failf("%v", err)
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "netsim sweep: %d of %d runs failed their check\n", failed, total)
+		return cli.ExitFail
+	}
+	return cli.ExitOK
+}
+
+// parseRange reads FROM:TO:STEP into the values FROM, FROM+STEP, … ≤ TO.
+func parseRange(s string) ([]float64, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) == 1 {
+		v, err := strconv.ParseFloat(parts[0], 64)
+		return []float64{v}, err
+	}
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("range %q is not FROM:TO:STEP", s)
+	}
+	var v [3]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("range %q: %v", s, err)
+		}
+		v[i] = f
+	}
+	if v[2] <= 0 || v[1] < v[0] || (v[1]-v[0])/v[2] > 1000 {
+		return nil, fmt.Errorf("range %q: need FROM ≤ TO and a STEP > 0 giving at most 1000 values", s)
+	}
+	var out []float64
+	for i := 0; ; i++ {
+		x := v[0] + float64(i)*v[2]
+		if x > v[1]+v[2]/1e6 {
+			return out, nil
+		}
+		out = append(out, min(x, v[1]))
+	}
+}
