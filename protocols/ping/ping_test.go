@@ -397,3 +397,48 @@ func TestBadConfigsAreRefused(t *testing.T) {
 	is.True(ping.ClientConfig{Size: ping.MaxDatagram + 1}.Validate() != nil)
 	is.NoErr(ping.ClientConfig{Count: 3, Size: 100}.Validate())
 }
+
+// TestOneMillisecondScheduleIsKept: 1,000 probes at -i 1ms to a server that
+// never answers go out on time, so the run lasts 999 ms of sending plus one
+// timeout (and at most a tick).
+func TestOneMillisecondScheduleIsKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		n := mem.NewNetwork(0)
+		void, _ := n.ListenPacket(context.Background(), "udp", "void:1")
+		defer void.Close()
+		go func() { // reads everything, answers nothing
+			buf := make([]byte, 100)
+			for {
+				if _, _, err := void.ReadFrom(buf); err != nil {
+					return
+				}
+			}
+		}()
+		start := time.Now()
+		sum, _ := memClient(t, n, "client:1", void.LocalAddr(), ping.ClientConfig{Count: 1000, Interval: msec, Timeout: 50 * msec})
+		took := time.Since(start)
+		is.Equal(sum.Transmitted, uint64(1000))
+		is.Equal(sum.Lost, uint64(1000))
+		is.True(took >= 999*msec+50*msec && took <= 999*msec+50*msec+5*msec) // 1,000 sends/s, then the last timeout
+	})
+}
+
+func TestDatagramsFromOthersAreUnmatched(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		n := mem.NewNetwork(0)
+		_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Delay: 20 * msec})
+		defer stop()
+		intruder, _ := n.ListenPacket(context.Background(), "udp", "intruder:1")
+		defer intruder.Close()
+		go func() {
+			time.Sleep(5 * msec)
+			intruder.WriteTo([]byte("PING 1 forged"), mem.Addr{Net: "memgram", HostPort: "client:7"}) // a forged reply to seq 1
+		}()
+		sum, out := memClient(t, n, "client:7", addr, ping.ClientConfig{Count: 2, Interval: 10 * msec, Timeout: 100 * msec})
+		is.Equal(sum.Received, uint64(2))  // the real replies still count
+		is.Equal(sum.Unmatched, uint64(1)) // the forged one does not
+		is.True(strings.Contains(out, "unmatched datagram from intruder:1 (13 bytes, not the target)\n"))
+	})
+}
