@@ -189,9 +189,9 @@ func TestCurl(t *testing.T) {
 	is.True(strings.Contains(head, "HTTP/1.1 200 OK"))
 	is.True(strings.Contains(head, "Content-Length: 13"))
 	is.True(strings.Contains(head, "Content-Type: text/plain; charset=utf-8"))
-	is.Equal(curl(t, "-r", "2-4", d.url+"/digits"), "234")                            // curl -r
-	is.Equal(curl(t, "-r", "-3", d.url+"/digits"), "789")                             // suffix range
-	is.Equal(code("-r", "50-60", d.url+"/digits"), "416")                             // unsatisfiable
+	is.Equal(curl(t, "-r", "2-4", d.url+"/digits"), "234")                                                        // curl -r
+	is.Equal(curl(t, "-r", "-3", d.url+"/digits"), "789")                                                         // suffix range
+	is.Equal(code("-r", "50-60", d.url+"/digits"), "416")                                                         // unsatisfiable
 	is.True(strings.Contains(curl(t, "-r", "0-1,4-5", d.url+"/digits"), "Content-Range: bytes 4-5/10\r\n\r\n45")) // several ranges: multipart
 	is.Equal(code(d.url+"/nope"), "404")
 	is.Equal(code(d.url+"/.secret"), "404")                                     // dotfile
@@ -295,7 +295,7 @@ func TestSendfileIsUsed(t *testing.T) {
 	out, err := os.ReadFile(trace)
 	is.NoErr(err)
 	calls := strings.Count(string(out), "sendfile(")
-	is.True(calls >= 1)                                    // the 100 KiB file went by sendfile(2)
+	is.True(calls >= 1) // the 100 KiB file went by sendfile(2)
 	t.Logf("strace:\n%s", out)
 	is.True(regexp.MustCompile(`sendfile\(\d+, \d+, NULL, 102400\)\s+= 102400`).Match(out)) // in one call of its full length
 }
