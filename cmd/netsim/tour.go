@@ -13,6 +13,8 @@ import (
 	"netstages/actors/bus"
 	"netstages/cmd/internal/cli"
 	"netstages/protocols/echo"
+	"netstages/sim"
+	"netstages/sim/rdt"
 	"netstages/transport"
 	"netstages/transport/mem"
 )
@@ -20,7 +22,7 @@ import (
 // tour is one run of the tour: the network every stop shares, the event
 // bus, and where to report.
 type tour struct {
-	net    *mem.Network
+	net    transport.Network // transport/mem, or a sim world (-net sim)
 	events *bus.Bus
 	out    io.Writer
 	graph  string // "mermaid", "dot" or "none"
@@ -36,7 +38,11 @@ type stop struct {
 func stops() []stop {
 	return []stop{
 		{name: "echo", run: echoStop},
+		{name: "httpd", run: httpdStop},
 		{name: "ping", run: pingStop},
+		{name: "smtp", run: smtpStop},
+		{name: "smtp", run: smtpStop},
+		{name: "sim", run: simStop},
 		{name: "proxy", run: proxyStop},
 	}
 }
@@ -46,6 +52,7 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 		"Runs every netstages protocol over an in-process network, checks each result,\nand prints what happened with each pipeline's stage graph and counts.", stderr)
 	graph := cmd.Flags.String("graph", "mermaid", "how to print each pipeline's graph: mermaid, dot or none")
 	asJSON := cmd.Flags.Bool("json", false, "print the final summary as JSON")
+	netKind := cmd.Flags.String("net", "mem", "network for the stops: mem (transport/mem) or sim (sim links, 1 ms, reliable streams by sim/rdt)")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -58,7 +65,17 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
 
-	t := &tour{net: mem.NewNetwork(0), events: bus.New(bus.Options{Logger: cmd.Logger()}), out: stdout, graph: *graph}
+	var network transport.Network = mem.NewNetwork(0)
+	switch *netKind {
+	case "mem":
+	case "sim":
+		w := newWorld(1, sim.Faults{Latency: time.Millisecond}, rdt.Config{ARQ: rdt.SelectiveRepeat, MinRTO: 20 * time.Millisecond})
+		defer w.Close()
+		network = w
+	default:
+		return cmd.Usagef("-net must be mem or sim, not %q", *netKind)
+	}
+	t := &tour{net: network, events: bus.New(bus.Options{Logger: cmd.Logger()}), out: stdout, graph: *graph}
 	counter, err := bus.NewConnCounter(t.events, nil)
 	if err != nil {
 		return cmd.Failf("%v", err)
@@ -70,7 +87,7 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 	countDone := make(chan error, 1)
 	go func() { countDone <- counter.Run() }()
 
-	fmt.Fprintf(stdout, "netsim tour: every protocol over an in-process network (transport/mem)\n")
+	fmt.Fprintf(stdout, "netsim tour: every protocol over an in-process network (%s)\n", map[string]string{"mem": "transport/mem", "sim": "sim links with sim/rdt streams"}[*netKind])
 	for _, s := range stops() {
 		fmt.Fprintf(stdout, "\n== %s ==\n", s.name)
 		if err := s.run(ctx, t); err != nil {
