@@ -41,7 +41,6 @@ func stops() []stop {
 		{name: "httpd", run: httpdStop},
 		{name: "ping", run: pingStop},
 		{name: "smtp", run: smtpStop},
-		{name: "smtp", run: smtpStop},
 		{name: "sim", run: simStop},
 		{name: "proxy", run: proxyStop},
 	}
