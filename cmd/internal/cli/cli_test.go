@@ -1,0 +1,53 @@
+package cli_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+	"go.uber.org/goleak"
+
+	"netstages/cmd/internal/cli"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseConventions(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		done bool
+		out  string
+	}{
+		{nil, 0, false, ""},
+		{[]string{"-v"}, 0, false, ""},
+		{[]string{"-h"}, cli.ExitOK, true, "usage: tool [-n N]"},
+		{[]string{"-nope"}, cli.ExitUsage, true, "flag provided but not defined"},
+		{[]string{"-n", "x"}, cli.ExitUsage, true, "invalid value"},
+		{[]string{"-version"}, cli.ExitOK, true, "tool devel"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			is := is.New(t)
+			var stderr bytes.Buffer
+			cmd := cli.New("tool", "[-n N]", "A tool.", &stderr)
+			cmd.Flags.Int("n", 1, "a number")
+			code, done := cmd.Parse(c.args)
+			is.Equal(code, c.code)
+			is.Equal(done, c.done)
+			is.True(strings.Contains(stderr.String(), c.out)) // says what happened
+		})
+	}
+}
+
+func TestUsagefAndFailf(t *testing.T) {
+	is := is.New(t)
+	var stderr bytes.Buffer
+	cmd := cli.New("tool", "", "A tool.", &stderr)
+	is.Equal(cmd.Usagef("bad %s", "thing"), cli.ExitUsage)
+	is.True(strings.HasPrefix(stderr.String(), "tool: bad thing\nusage: tool")) // message, then usage
+	stderr.Reset()
+	is.Equal(cmd.Failf("no route"), cli.ExitFail)
+	is.Equal(stderr.String(), "tool: no route\n")
+}
