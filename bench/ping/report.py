@@ -51,10 +51,11 @@ def rows(kind, parse):
     return [parse(p) for p in sorted(glob.glob(os.path.join(out, f"rtt_{kind}_*.json")))]
 
 
-runs = {"irtt": rows("irtt", irtt), "pingd": rows("pingd", ours), "plain": rows("plain", ours)}
+runs = {"irtt": rows("irtt", irtt), "pingd": rows("pingd", ours), "pingd1": rows("pingd1", ours),
+        "plain": rows("plain", ours)}
 print("\n## RTT at -i 1ms (client-observed, µs; one row per round, interleaved)\n")
-print("| round | irtt p50 / p99 (irtt's own p50, minus server time) | ping→pingd p50 / p99 | ping→plainecho p50 / p99 | pingd/irtt p50 | pingd/plain p50 |")
-print("|---|---|---|---|---|---|")
+print("| round | irtt p50 / p99 (irtt's own p50, minus server time) | ping→pingd p50 / p99 | ping→pingd GOMAXPROCS=1 | ping→plainecho p50 / p99 | pingd/irtt p50 | pingd/plain p50 |")
+print("|---|---|---|---|---|---|---|")
 for i in range(max(len(v) for v in runs.values())):
     def cell(k, extra=""):
         if i >= len(runs[k]):
@@ -68,7 +69,7 @@ for i in range(max(len(v) for v in runs.values())):
         if i >= len(runs[a]) or i >= len(runs[b]):
             return "–"
         return f"{runs[a][i]['p50_us'] / runs[b][i]['p50_us']:.2f}"
-    print(f"| {i+1} | {cell('irtt')} | {cell('pingd')} | {cell('plain')} | {ratio('pingd', 'irtt')} | {ratio('pingd', 'plain')} |")
+    print(f"| {i+1} | {cell('irtt')} | {cell('pingd')} | {cell('pingd1')} | {cell('plain')} | {ratio('pingd', 'irtt')} | {ratio('pingd', 'plain')} |")
 for k, v in runs.items():
     if v:
         print(f"\n{k}: median of p50s {statistics.median(r['p50_us'] for r in v):.1f} µs, median of p99s "
