@@ -186,16 +186,17 @@ func idempotent(method string) bool {
 // came (Content-Length or chunked) or de-chunked for an HTTP/1.0 client,
 // optionally keeping a copy for the cache.
 type body struct {
-	h        *handler
-	conn     *upConn
-	resp     *wire.Response
-	dechunk  bool                 // client cannot read chunked: send decoded bytes
-	keep     bool                 // copy the body for the cache while it fits
-	store    func(content []byte) // called with the whole body once it is complete
-	release  func()               // ends collapsed forwarding for the key, if leading
-	done     bool
-	kept     []byte
-	reusable bool
+	h         *handler
+	conn      *upConn
+	resp      *wire.Response
+	dechunk   bool                 // client cannot read chunked: send decoded bytes
+	keep      bool                 // copy the body for the cache while it fits
+	store     func(content []byte) // called with the whole body once it is complete
+	release   func()               // ends collapsed forwarding for the key, if leading
+	done      bool
+	committed bool
+	kept      []byte
+	reusable  bool
 }
 
 // relay copies the body to w, the raw client connection. It returns the
@@ -224,7 +225,7 @@ func (b *body) copy(w io.Writer, limit int64) (int64, error) {
 			k = int(min(int64(k), limit))
 		}
 		p, _ := b.conn.br.Peek(k)
-		m, err := b.write(w, p)
+		m, err := b.write(w, p, int64(k) == limit)
 		b.conn.br.Discard(k)
 		n += int64(m)
 		if err != nil {
@@ -250,7 +251,7 @@ func (b *body) copy(w io.Writer, limit int64) (int64, error) {
 		b.conn.SetReadDeadline(b.h.cfg.Now().Add(b.h.cfg.UpstreamTimeout))
 		m, rerr := b.conn.Conn.Read(buf)
 		if m > 0 {
-			wm, err := b.write(w, buf[:m])
+			wm, err := b.write(w, buf[:m], limit >= 0 && n+int64(m) == limit)
 			n += int64(wm)
 			if err != nil {
 				return n, err
@@ -297,6 +298,9 @@ func (b *body) relayChunked(w io.Writer) (int64, error) {
 			if b.keep {
 				b.keepBytes(decoded)
 			}
+			if dec.Done() {
+				b.commit()
+			}
 			out := buf[:m]
 			if b.dechunk {
 				out = decoded
@@ -315,12 +319,35 @@ func (b *body) relayChunked(w io.Writer) (int64, error) {
 	return n, nil
 }
 
-// write sends p to the client and keeps a copy when caching.
-func (b *body) write(w io.Writer, p []byte) (int, error) {
+// write sends p to the client and keeps a copy when caching. Before the
+// last bytes go out the entry is stored and the flight released, so a
+// client that asks again as soon as it has the body finds it cached.
+func (b *body) write(w io.Writer, p []byte, last bool) (int, error) {
 	if b.keep {
 		b.keepBytes(p)
 	}
+	if last {
+		b.commit()
+	}
 	return w.Write(p)
+}
+
+// commit stores the complete body, if it is to be stored, and ends the
+// collapsed flight; it runs once.
+func (b *body) commit() {
+	if b.committed {
+		return
+	}
+	b.committed = true
+	if b.keep && b.store != nil {
+		if b.kept == nil {
+			b.kept = []byte{}
+		}
+		b.store(b.kept)
+	}
+	if b.release != nil {
+		b.release()
+	}
 }
 
 func (b *body) keepBytes(p []byte) {
@@ -341,13 +368,9 @@ func (b *body) finish() {
 	} else {
 		b.conn.Close()
 	}
-	if b.done && b.keep && b.store != nil {
-		if b.kept == nil {
-			b.kept = []byte{}
-		}
-		b.store(b.kept)
-	}
-	if b.release != nil {
+	if b.done {
+		b.commit() // a close-delimited body ends only now
+	} else if b.release != nil {
 		b.release()
 	}
 }
