@@ -219,7 +219,7 @@ func TestDryRunPrintsTheMessage(t *testing.T) {
 	is.Equal(code, 0)
 	is.True(strings.Contains(out.String(), "Subject: Dry\r\n"))
 	is.True(strings.Contains(out.String(), "\r\n\r\nfrom stdin\r\n")) // the body from standard input
-	is.True(!strings.Contains(out.String(), "hidden-bcc"))         // Bcc hidden
+	is.True(!strings.Contains(out.String(), "hidden-bcc"))            // Bcc hidden
 	is.True(strings.Contains(errb.String(), "RCPT TO:b@example.com,hidden-bcc@example.com"))
 }
 
