@@ -44,7 +44,7 @@ func TestSEEDBugsAreAbsent(t *testing.T) {
 		is.True(longest <= 84) // folded and wrapped (a header name and one encoded word at most); the course client sent a 740,696-character line
 		is.True(bytes.Count(raw, []byte("\r\n")) > 740_000/76) // the base64 really is in 76-character lines
 		py := pyParse(t, raw)
-		is.Equal(py.Parts[1].SHA256, sha(big)) // and the attachment is intact
+		is.Equal(py.Parts[0].SHA256, sha(big)) // and the attachment is intact
 	})
 	t.Run("MIME-Version, Date and Message-ID present", func(t *testing.T) {
 		is := is.New(t)
@@ -59,7 +59,7 @@ func TestSEEDBugsAreAbsent(t *testing.T) {
 	t.Run("unknown file type", func(t *testing.T) {
 		is := is.New(t)
 		py := pyParse(t, raw)
-		is.Equal(py.Parts[2].Filename, "data.xyz")
-		is.Equal(py.Parts[2].Type, "application/octet-stream") // a default type, not an abort mid-DATA
+		is.Equal(py.Parts[1].Filename, "data.xyz")
+		is.Equal(py.Parts[1].Type, "application/octet-stream") // a default type, not an abort mid-DATA
 	})
 }
