@@ -104,6 +104,7 @@ func (c ClientConfig) Validate() error {
 
 // Probe is one scheduled send, from the pacer to the sender.
 type Probe struct {
+	// Seq numbers probes from 1.
 	Seq uint64
 	// Due is when the schedule wanted it sent.
 	Due time.Time
@@ -261,9 +262,12 @@ const (
 
 // Event is a parsed datagram for the client's handler.
 type Event struct {
-	kind  evKind
-	Seq   uint64
-	At    time.Time
+	kind evKind
+	// Seq is the reply's sequence number (replies only).
+	Seq uint64
+	// At is when the datagram (or tick) was read.
+	At time.Time
+	// From is the sender's address; Bytes the datagram's length.
 	From  string
 	Bytes int
 }

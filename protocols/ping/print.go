@@ -22,11 +22,16 @@ const (
 
 // Report is one line of ping's output.
 type Report struct {
-	Kind      string
-	Seq       uint64
-	From      string
-	Bytes     int
-	RTT       time.Duration
+	// Kind is one of the Kind constants.
+	Kind string
+	// Seq is the probe's sequence number (0 for a datagram that named none).
+	Seq uint64
+	// From and Bytes describe the datagram, for the kinds that had one.
+	From  string
+	Bytes int
+	// RTT is the round trip, for replies, duplicates and late replies.
+	RTT time.Duration
+	// Reordered marks a first reply that came after a later probe's reply.
 	Reordered bool
 }
 

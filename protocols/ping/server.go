@@ -187,6 +187,7 @@ func parseRequests(s *Server) actors.StageFunc[[]Datagram, []Request] {
 
 // EchoOut is one echo for the writer.
 type EchoOut struct {
+	// To is the client's address; Data the bytes to send back.
 	To   net.Addr
 	Data []byte
 	// Delay is how long to hold the echo; 0 sends it at once.
