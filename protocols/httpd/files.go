@@ -18,15 +18,40 @@ import (
 // and the whole file is sent (RFC 9110 §14.2 lets a server ignore Range).
 const maxRanges = 16
 
-// serveFile answers GET or HEAD for an open regular file: validators,
+// source is what a file response is made from: an open file, or the bytes
+// of a small file from the cache, with its validators and type.
+type source struct {
+	file  *os.File // nil when mem holds the bytes
+	mem   []byte
+	size  int64
+	mod   time.Time
+	etag  string
+	ctype string
+}
+
+func (src source) close() {
+	if src.file != nil {
+		src.file.Close()
+	}
+}
+
+// fileSource describes an open regular file.
+func fileSource(name string, f *os.File, fi os.FileInfo) source {
+	return source{file: f, size: fi.Size(), mod: fi.ModTime(), etag: makeETag(fi.ModTime(), fi.Size()),
+		ctype: contentType(name, func() []byte {
+			var buf [512]byte
+			n, _ := f.ReadAt(buf[:], 0)
+			return buf[:n]
+		})}
+}
+
+// serveFile answers GET or HEAD for a regular file: validators,
 // conditionals (RFC 9110 §13.2.2, in its order), then ranges.
-func (s *Server) serveFile(r *Request, f *os.File, fi os.FileInfo, close bool) Response {
-	size := fi.Size()
-	mod := fi.ModTime()
-	etag := makeETag(mod, size)
+func (s *Server) serveFile(r *Request, src source, close bool) Response {
+	size, mod, etag, ctype := src.size, src.mod, src.etag, src.ctype
 	h := r.Wire.Header
 	if status := preconditions(h, r.Wire.Method, etag, mod); status != 0 {
-		f.Close()
+		src.close()
 		if status == http.StatusPreconditionFailed {
 			return s.errorResponse(r, status, "precondition failed", close)
 		}
@@ -35,11 +60,10 @@ func (s *Server) serveFile(r *Request, f *os.File, fi os.FileInfo, close bool) R
 		b = http.AppendIntField(b, "Content-Length", size)
 		return Response{Status: http.StatusNotModified, head: endHead(b, r, close), close: close, req: r}
 	}
-	ctype := contentType(r.Path, f)
 	ranges, unsatisfiable := s.ranges(r, etag, mod, size)
 	switch {
 	case unsatisfiable:
-		f.Close()
+		src.close()
 		resp := s.errorResponse(r, http.StatusRangeNotSatisfiable, "the range is outside the file", close)
 		resp.head = insertField(resp.head, "Content-Range: bytes */"+strconv.FormatInt(size, 10))
 		return resp
@@ -49,31 +73,32 @@ func (s *Server) serveFile(r *Request, f *os.File, fi os.FileInfo, close bool) R
 		b = http.AppendField(b, "Content-Type", ctype)
 		b = http.AppendField(b, "Content-Range", ranges[0].contentRange(size))
 		b = http.AppendIntField(b, "Content-Length", ranges[0].n)
-		return s.fileResponse(r, http.StatusPartialContent, b, f, []section{{off: ranges[0].off, n: ranges[0].n}}, nil, close)
+		return s.fileResponse(r, http.StatusPartialContent, b, src, []section{{off: ranges[0].off, n: ranges[0].n}}, nil, close)
 	case len(ranges) > 1:
-		return s.multipart(r, f, etag, mod, ctype, size, ranges, close)
+		return s.multipart(r, src, ranges, close)
 	}
 	b := s.startHead(http.StatusOK, 128)
 	b = appendValidators(b, etag, mod)
 	b = http.AppendField(b, "Content-Type", ctype)
 	b = http.AppendIntField(b, "Content-Length", size)
-	return s.fileResponse(r, http.StatusOK, b, f, []section{{n: size}}, nil, close)
+	return s.fileResponse(r, http.StatusOK, b, src, []section{{n: size}}, nil, close)
 }
 
-func (s *Server) fileResponse(r *Request, status int, b []byte, f *os.File, parts []section, tail []byte, close bool) Response {
+func (s *Server) fileResponse(r *Request, status int, b []byte, src source, parts []section, tail []byte, close bool) Response {
 	b = append(b, "Accept-Ranges: bytes\r\n"...)
 	b = endHead(b, r, close)
 	resp := Response{Status: status, head: b, close: close, req: r}
 	if isHead(r) {
-		f.Close()
+		src.close()
 		return resp
 	}
-	resp.file = &fileBody{file: f, parts: parts, tail: tail}
+	resp.file = &fileBody{file: src.file, mem: src.mem, parts: parts, tail: tail}
 	return resp
 }
 
 // multipart sends several ranges as multipart/byteranges (RFC 9110 §14.6).
-func (s *Server) multipart(r *Request, f *os.File, etag string, mod time.Time, ctype string, size int64, ranges []byteRange, close bool) Response {
+func (s *Server) multipart(r *Request, src source, ranges []byteRange, close bool) Response {
+	etag, mod, ctype, size := src.etag, src.mod, src.ctype, src.size
 	boundary := makeBoundary(etag, r.Wire.Header.Get("Range"))
 	parts := make([]section, len(ranges))
 	for i, rg := range ranges {
@@ -89,7 +114,7 @@ func (s *Server) multipart(r *Request, f *os.File, etag string, mod time.Time, c
 	b = appendValidators(b, etag, mod)
 	b = http.AppendField(b, "Content-Type", "multipart/byteranges; boundary="+boundary)
 	b = http.AppendIntField(b, "Content-Length", body.length())
-	return s.fileResponse(r, http.StatusPartialContent, b, f, parts, tail, close)
+	return s.fileResponse(r, http.StatusPartialContent, b, src, parts, tail, close)
 }
 
 // makeBoundary derives a boundary from the validator and the Range asked
@@ -278,13 +303,12 @@ func parseDigits(s string) (int64, bool) {
 }
 
 // contentType is the MIME type by extension, charset=utf-8 for text, or
-// sniffed from the first 512 bytes when the extension says nothing.
-func contentType(name string, f *os.File) string {
+// sniffed from the first 512 bytes (from head) when the extension says
+// nothing.
+func contentType(name string, head func() []byte) string {
 	t := mime.TypeByExtension(filepath.Ext(name))
 	if t == "" {
-		var buf [512]byte
-		n, _ := f.ReadAt(buf[:], 0)
-		t = nethttp.DetectContentType(buf[:n])
+		t = nethttp.DetectContentType(head())
 	}
 	if strings.HasPrefix(t, "text/") && !strings.Contains(t, "charset") {
 		t += "; charset=utf-8"

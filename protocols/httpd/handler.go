@@ -28,7 +28,7 @@ func (s *Server) HandlerStage(files *openFiles) actors.StepFunc[[]Request, []Res
 		resps := make([]Response, 0, len(reqs))
 		for i := range reqs {
 			resp := s.Answer(&reqs[i])
-			if resp.file != nil && !files.add(resp.file) {
+			if resp.file != nil && resp.file.file != nil && !files.add(resp.file) {
 				resp.file.file.Close()
 				return nil // the connection is gone
 			}
@@ -75,6 +75,9 @@ func (s *Server) serve(r *Request, close bool) Response {
 	if !s.cfg.ShowDotfiles && hasDotSegment(rel) {
 		return s.errorResponse(r, http.StatusNotFound, "no such file", close)
 	}
+	if src, ok := s.cached(rel); ok {
+		return s.serveFile(r, src, close)
+	}
 	f, err := s.open(rel)
 	if err != nil {
 		return s.openError(r, err, close)
@@ -91,7 +94,7 @@ func (s *Server) serve(r *Request, close bool) Response {
 		f.Close()
 		return s.errorResponse(r, http.StatusNotFound, "not a regular file", close)
 	}
-	return s.serveFile(r, f, fi, close)
+	return s.serveFile(r, fileSource(r.Path, f, fi), close)
 }
 
 // open opens rel below the root: through os.Root (no escape, even by a
@@ -139,7 +142,7 @@ func (s *Server) serveDir(r *Request, dir *os.File, rel string, close bool) Resp
 	if f, err := s.open(index); err == nil {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			dir.Close()
-			return s.serveFile(r, f, fi, close)
+			return s.serveFile(r, fileSource(index, f, fi), close)
 		}
 		f.Close()
 	}

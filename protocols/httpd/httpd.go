@@ -39,6 +39,10 @@ type Config struct {
 	// IdleTimeout is how long a keep-alive connection may wait for its next
 	// request; after it the connection closes quietly.
 	IdleTimeout time.Duration
+	// CacheBytes is the budget of the small-file cache (files ≤ 16 KiB kept
+	// in memory, revalidated by a stat on every request). 0 means
+	// DefaultCacheBytes; negative turns the cache off.
+	CacheBytes int64
 	// Fused runs the framer, parser, handler and writer inside the reader's
 	// goroutine (actors.Fused): the same stages, two goroutines per
 	// connection instead of five.
@@ -64,6 +68,7 @@ type Server struct {
 	bodies  *bodyPool
 	date    *http.DateCache
 	meter   *actors.Meter
+	cache   fileCache
 }
 
 // New opens cfg.Root and returns a server whose stages count into meter
@@ -82,6 +87,9 @@ func New(cfg Config, meter *actors.Meter) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Limits = cfg.Limits.WithDefaults()
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	if meter == nil {
 		meter = actors.NewMeter()
 	}
@@ -96,7 +104,7 @@ func New(cfg Config, meter *actors.Meter) (*Server, error) {
 	return &Server{
 		cfg: cfg, root: root, rootDir: dir,
 		reads: connio.NewPool(), writes: connio.NewWriterPool(), bodies: newBodyPool(),
-		date: http.NewDateCache(cfg.Now), meter: meter,
+		date: http.NewDateCache(cfg.Now), meter: meter, cache: fileCache{max: cfg.CacheBytes},
 	}, nil
 }
 

@@ -479,3 +479,31 @@ func TestGraph(t *testing.T) {
 	is.Equal(strings.Join(names, " → "), "reader → framer → parser → handler → writer")
 	is.Equal(g.Edges[1].Type, "[]http.Frame")
 }
+
+func TestCacheSeesChanges(t *testing.T) {
+	root := docroot(t)
+	inBubble(t, httpd.Config{Root: root}, func(t *testing.T, n *mem.Network, addr string) {
+		is := is.New(t)
+		p := filepath.Join(root, "changing.txt")
+		is.NoErr(os.WriteFile(p, []byte("one"), 0o644))
+		_, bodies := exchange(t, n, addr, get("/changing.txt"))
+		is.Equal(bodies[0], "one")
+		_, bodies = exchange(t, n, addr, get("/changing.txt"))
+		is.Equal(bodies[0], "one") // from the cache now
+		is.NoErr(os.WriteFile(p+".new", []byte("two!"), 0o644))
+		is.NoErr(os.Rename(p+".new", p)) // replaced: another inode
+		_, bodies = exchange(t, n, addr, get("/changing.txt"))
+		is.Equal(bodies[0], "two!") // never stale
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		is.NoErr(err)
+		_, err = f.WriteAt([]byte("TWO"), 0) // same inode, same size
+		is.NoErr(err)
+		f.Close()
+		os.Chtimes(p, time.Now(), time.Now().Add(time.Hour)) // mtime moves (fake clock in the bubble)
+		_, bodies = exchange(t, n, addr, get("/changing.txt"))
+		is.Equal(bodies[0], "TWO!")
+		is.NoErr(os.Remove(p))
+		resps, _ := exchange(t, n, addr, get("/changing.txt"))
+		is.Equal(resps[0].StatusCode, 404) // gone is gone
+	})
+}

@@ -33,7 +33,8 @@ func (r *Response) BodyLen() int64 {
 // fileBody is an open file and the parts of it to send: one section for a
 // whole file or a single range, several with multipart framing between them.
 type fileBody struct {
-	file  *os.File
+	file  *os.File // nil when mem holds the file's bytes (cache)
+	mem   []byte
 	parts []section
 	tail  []byte // after the last section (multipart closing boundary)
 }

@@ -80,7 +80,9 @@ func (s *Server) writeOne(w *connio.FlushingWriter, conn net.Conn, resp *Respons
 		return sent, err
 	}
 	body := resp.file
-	defer files.release(body)
+	if body.file != nil {
+		defer files.release(body)
+	}
 	for _, p := range body.parts {
 		if _, err := w.Write(p.prefix); err != nil {
 			return sent, err
@@ -99,6 +101,10 @@ func (s *Server) writeOne(w *connio.FlushingWriter, conn net.Conn, resp *Respons
 // copySection sends n bytes of the file from off: through the buffer when
 // small, else flushing first and letting the connection pull from the file.
 func (s *Server) copySection(w *connio.FlushingWriter, conn net.Conn, body *fileBody, p section) (int64, error) {
+	if body.mem != nil {
+		k, err := w.Write(body.mem[p.off : p.off+p.n])
+		return int64(k), err
+	}
 	bp := s.bodies.bufs.Get().(*[]byte)
 	defer s.bodies.bufs.Put(bp)
 	buf := *bp
