@@ -260,7 +260,7 @@ func TestNetHTTPClientKeepAlive(t *testing.T) {
 
 func TestRawPipeliningAndErrors(t *testing.T) {
 	is := is.New(t)
-	d := start(t, nil, "-root", docroot(t), "-access-log", "off")
+	d := start(t, nil, "-root", docroot(t), "-access-log", "off", "-file-cache", "0") // small files read per request
 	c, err := net.Dial("tcp", d.addr)
 	is.NoErr(err)
 	defer c.Close()

@@ -31,7 +31,7 @@ type Ready struct {
 func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	cmd := cli.New("httpd", "[-addr 127.0.0.1:8080] [-root .] [-access-log -|PATH|off] [-log-format common|combined|json]\n"+
 		"       [-max-conns N] [-read-header-timeout D] [-idle-timeout D] [-status-addr ADDR] [-show-dotfiles]\n"+
-		"       [-follow-symlinks] [-fused] [-grace D] [-v]",
+		"       [-follow-symlinks] [-file-cache BYTES] [-fused] [-grace D] [-v]",
 		"Static file server: serves -root over HTTP/1.1 (GET, HEAD, ranges, conditionals, listings).", stderr)
 	addr := cmd.Flags.String("addr", "127.0.0.1:8080", "listen address")
 	root := cmd.Flags.String("root", ".", "directory to serve")
@@ -43,6 +43,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (JSON) on this address")
 	showDot := cmd.Flags.Bool("show-dotfiles", false, "serve and list names beginning with '.'")
 	follow := cmd.Flags.Bool("follow-symlinks", false, "follow symbolic links even when they lead outside -root")
+	cacheBytes := cmd.Flags.Int64("file-cache", httpd.DefaultCacheBytes, "bytes of small files (≤ 16 KiB) kept in memory, revalidated by a stat per request (0: off)")
 	fused := cmd.Flags.Bool("fused", false, "run the stages after the reader in the reader's goroutine (2 goroutines per connection instead of 5)")
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long in-flight responses may finish before connections close")
 	if code, done := cmd.Parse(args); done {
@@ -63,7 +64,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if err != nil {
 		return cmd.Usagef("-log-format: %v", err)
 	}
-	if *maxConns < 0 || *headerTimeout <= 0 || *idleTimeout <= 0 || *grace < 0 {
+	if *maxConns < 0 || *cacheBytes < 0 || *headerTimeout <= 0 || *idleTimeout <= 0 || *grace < 0 {
 		return cmd.Usagef("-max-conns, -read-header-timeout, -idle-timeout and -grace must be positive")
 	}
 	if fi, err := os.Stat(*root); err != nil || !fi.IsDir() {
@@ -87,7 +88,10 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	srv := &actors.Server{Name: "httpd", MaxConns: *maxConns, Grace: *grace, Log: log, Bus: events}
 	cfg := httpd.Config{
 		Root: *root, ShowDotfiles: *showDot, FollowSymlinks: *follow, Fused: *fused,
-		ReadHeaderTimeout: *headerTimeout, IdleTimeout: *idleTimeout, Name: "httpd",
+		ReadHeaderTimeout: *headerTimeout, IdleTimeout: *idleTimeout, Name: "httpd", CacheBytes: *cacheBytes,
+	}
+	if *cacheBytes == 0 {
+		cfg.CacheBytes = -1 // off
 	}
 	if logOut != nil {
 		cfg.Bus = events

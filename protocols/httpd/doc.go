@@ -19,6 +19,14 @@
 // copied straight from the *os.File to the raw connection after a flush, so
 // a *net.TCPConn uses sendfile(2). The connection is never wrapped.
 //
+// Small files: files up to 16 KiB are kept in memory (Config.CacheBytes, 4
+// MiB by default) and revalidated on every request by one stat(2) of the
+// path: a changed device, inode, size or modification time (ns) reloads
+// them, so a replaced or edited file is not served stale (short of an
+// in-place rewrite keeping the size within the file system's timestamp
+// granularity, which the ETag could not tell apart either). Serving one costs
+// a stat instead of open, fstat, pread and close.
+//
 // Timeouts: the reader's read deadline is the idle timeout between requests
 // and the read-header timeout from a request's first byte to its end; a
 // deadline that passes mid-request becomes a 408 and close, an idle one a

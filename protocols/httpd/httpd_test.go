@@ -134,13 +134,20 @@ func get(path string, fields ...string) string {
 }
 
 // inBubble runs f against a server on the mem network inside a synctest
-// bubble, once with each stage mode.
+// bubble: stages in their own goroutines and fused, and without the
+// small-file cache.
 func inBubble(t *testing.T, cfg httpd.Config, f func(t *testing.T, n *mem.Network, addr string)) {
-	for _, fused := range []bool{false, true} {
-		t.Run(fmt.Sprintf("fused=%v", fused), func(t *testing.T) {
+	for _, mode := range []struct {
+		fused bool
+		cache int64
+	}{{false, 0}, {true, 0}, {false, -1}} {
+		t.Run(fmt.Sprintf("fused=%v,cache=%v", mode.fused, mode.cache == 0), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := cfg
-				c.Fused = fused
+				c.Fused = mode.fused
+				if c.CacheBytes == 0 {
+					c.CacheBytes = mode.cache
+				}
 				n := mem.NewNetwork(0)
 				s := serve(t, n, "files:80", c)
 				defer s.stop()
