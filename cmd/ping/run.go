@@ -38,10 +38,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
-	if cmd.Flags.NArg() != 1 {
-		return cmd.Usagef("want one HOST[:PORT], got %d arguments", cmd.Flags.NArg())
+	target0 := cmd.Flags.Arg(0)
+	if cmd.Flags.NArg() > 1 { // flags after the host, as Linux ping allows: ping HOST -c 3
+		if code, done := cmd.Parse(cmd.Flags.Args()[1:]); done {
+			return code
+		}
+		if cmd.Flags.NArg() > 0 {
+			return cmd.Usagef("want one HOST[:PORT], got also %q", cmd.Flags.Arg(0))
+		}
+	} else if cmd.Flags.NArg() == 0 {
+		return cmd.Usagef("want one HOST[:PORT]")
 	}
-	host, port, err := splitTarget(cmd.Flags.Arg(0))
+	host, port, err := splitTarget(target0)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}

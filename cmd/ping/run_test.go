@@ -199,6 +199,16 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	is.Equal(code, 0)
 }
 
+func TestFlagsAfterTheHost(t *testing.T) {
+	is := is.New(t)
+	addr, stop := startPingd(t, ping.ServerConfig{})
+	defer stop()
+	code, out, _ := runPing(context.Background(), addr, "-c", "2", "-i", "10ms", "-q") // like Linux ping
+	is.Equal(code, 0)
+	is.True(strings.Contains(out, "2 packets transmitted, 2 received"))
+	is.True(!strings.Contains(out, "reply from")) // -q took effect
+}
+
 func TestSplitTarget(t *testing.T) {
 	is := is.New(t)
 	for in, want := range map[string]string{
