@@ -69,7 +69,7 @@ CONF
 
 start() {
   case $1 in
-    httpd) "$work/bin/httpd" -addr 127.0.0.1:${port[httpd]} -root "$work/root" -access-log off >"$work/logs/httpd.out" 2>&1 & pid[$1]=$! ;;
+    httpd) "$work/bin/httpd" -addr 127.0.0.1:${port[httpd]} -root "$work/root" -access-log off -fused=false >"$work/logs/httpd.out" 2>&1 & pid[$1]=$! ;;
     httpd-fused) "$work/bin/httpd" -addr 127.0.0.1:${port[httpd-fused]} -root "$work/root" -access-log off -fused >"$work/logs/fused.out" 2>&1 & pid[$1]=$! ;;
     gofileserver) "$work/bin/gofileserver" -addr 127.0.0.1:${port[gofileserver]} -root "$work/root" >"$work/logs/gofs.out" 2>&1 & pid[$1]=$! ;;
     nginx) "$NGINX" -c "$work/nginx.conf" -p "$work" -g 'daemon off;' >"$work/logs/nginx.out" 2>&1 & pid[$1]=$! ;;

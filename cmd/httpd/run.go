@@ -44,7 +44,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	showDot := cmd.Flags.Bool("show-dotfiles", false, "serve and list names beginning with '.'")
 	follow := cmd.Flags.Bool("follow-symlinks", false, "follow symbolic links even when they lead outside -root")
 	cacheBytes := cmd.Flags.Int64("file-cache", httpd.DefaultCacheBytes, "bytes of small files (≤ 16 KiB) kept in memory, revalidated by a stat per request (0: off)")
-	fused := cmd.Flags.Bool("fused", false, "run the stages after the reader in the reader's goroutine (2 goroutines per connection instead of 5)")
+	fused := cmd.Flags.Bool("fused", true, "run the stages after the reader in the reader's goroutine: 2 goroutines per connection;\n-fused=false gives each stage its own goroutine (same graph; more memory per connection)")
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long in-flight responses may finish before connections close")
 	if code, done := cmd.Parse(args); done {
 		return code
