@@ -231,8 +231,14 @@ func TestCurl(t *testing.T) {
 }
 
 func TestNetHTTPClientKeepAlive(t *testing.T) {
+	for _, fused := range []string{"-fused=true", "-fused=false"} {
+		t.Run(fused, func(t *testing.T) { keepAlive(t, fused) })
+	}
+}
+
+func keepAlive(t *testing.T, fused string) {
 	is := is.New(t)
-	d := start(t, nil, "-root", docroot(t), "-access-log", "off")
+	d := start(t, nil, "-root", docroot(t), "-access-log", "off", fused)
 	tr := &nethttp.Transport{MaxIdleConnsPerHost: 1}
 	defer tr.CloseIdleConnections()
 	client := &nethttp.Client{Transport: tr}
