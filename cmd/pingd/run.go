@@ -98,8 +98,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	g.Add(peers.run, func(error) {})
 	err = g.Run()
 	c := srv.Counts()
-	fmt.Fprintf(stdout, "pingd: stopped; %d datagrams, %d echoed, %d dropped (-loss), %d malformed, %d delayed; %d clients went down, %d came back\n",
-		c.Received, c.Echoed, c.Dropped, c.Malformed, c.Delayed, peers.down.Load(), peers.back.Load())
+	fmt.Fprintf(stdout, "pingd: stopped; %d datagrams, %d echoed, %d dropped (-loss), %d malformed, %d delayed (%d dropped: delay queue full); %d clients went down, %d came back\n",
+		c.Received, c.Echoed, c.Dropped, c.Malformed, c.Delayed, c.Overflow, peers.down.Load(), peers.back.Load())
 	if err != nil && !errors.As(err, &run.SignalError{}) && ctx.Err() == nil {
 		return cmd.Failf("%v", err)
 	}

@@ -123,6 +123,19 @@ func TestDelayedEchoesDoNotHoldUpOthers(t *testing.T) {
 	})
 }
 
+func TestDelayedEchoesAreBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		n := mem.NewNetwork(0)
+		srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Delay: time.Second, MaxDelayed: 3})
+		defer stop()
+		sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Count: 5, Interval: msec, Timeout: 2 * time.Second})
+		is.Equal(sum.Received, uint64(3)) // three waited their second
+		is.Equal(sum.Lost, uint64(2))     // the rest found the queue full
+		is.Equal(srv.Counts().Overflow, uint64(2))
+	})
+}
+
 func TestJitterReordersAndStaysInRange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)

@@ -40,6 +40,9 @@ type ServerConfig struct {
 	HeartbeatTimeout time.Duration
 	// MaxPeers bounds the heartbeat clients tracked at once. Default 4096.
 	MaxPeers int
+	// MaxDelayed bounds the delayed echoes waiting at once; past it a
+	// request is dropped and counted as Overflow. Default 65536.
+	MaxDelayed int
 	// Bus receives PacketLost (missing heartbeats), PeerDown and PeerBack; nil
 	// publishes nothing.
 	Bus *bus.Bus
@@ -56,6 +59,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.MaxPeers <= 0 {
 		c.MaxPeers = 4096
+	}
+	if c.MaxDelayed <= 0 {
+		c.MaxDelayed = 65536
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -84,6 +90,7 @@ type ServerCounts struct {
 	Malformed uint64 `json:"malformed"` // datagrams not beginning with "Ping "
 	Delayed   uint64 `json:"delayed"`   // echoes sent after a delay
 	Failed    uint64 `json:"failed"`    // echoes whose write failed
+	Overflow  uint64 `json:"overflow"`  // delayed echoes dropped: MaxDelayed were waiting
 }
 
 // Server is a running pingd: one pipeline over one datagram socket serves
@@ -92,7 +99,7 @@ type Server struct {
 	cfg      ServerConfig
 	pc       net.PacketConn
 	pipeline *actors.Pipeline
-	counts   struct{ received, echoed, dropped, malformed, delayed, failed atomic.Uint64 }
+	counts   struct{ received, echoed, dropped, malformed, delayed, failed, overflow atomic.Uint64 }
 	timers   timerSet
 	stopper  stopper
 }
@@ -145,6 +152,7 @@ func (s *Server) Counts() ServerCounts {
 	return ServerCounts{
 		Received: s.counts.received.Load(), Echoed: s.counts.echoed.Load(), Dropped: s.counts.dropped.Load(),
 		Malformed: s.counts.malformed.Load(), Delayed: s.counts.delayed.Load(), Failed: s.counts.failed.Load(),
+		Overflow: s.counts.overflow.Load(),
 	}
 }
 
@@ -286,8 +294,11 @@ func (s *Server) write() actors.SinkFunc[[]EchoOut] {
 		for batch := range in.All() {
 			for _, e := range batch {
 				if e.Delay > 0 {
+					if !s.timers.after(e.Delay, s.cfg.MaxDelayed, func() { s.send(e) }) {
+						s.counts.overflow.Add(1)
+						continue
+					}
 					s.counts.delayed.Add(1)
-					s.timers.after(e.Delay, func() { s.send(e) })
 					continue
 				}
 				s.send(e)
@@ -344,11 +355,13 @@ type timerSet struct {
 	stopped bool
 }
 
-func (t *timerSet) after(d time.Duration, f func()) {
+// after runs f after d, unless limit timers are already waiting or the set
+// is stopped; it reports whether f was scheduled.
+func (t *timerSet) after(d time.Duration, limit int, f func()) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.stopped {
-		return
+	if t.stopped || len(t.timers) >= limit {
+		return false
 	}
 	if t.timers == nil {
 		t.timers = make(map[uint64]*time.Timer)
@@ -364,6 +377,7 @@ func (t *timerSet) after(d time.Duration, f func()) {
 			f()
 		}
 	})
+	return true
 }
 
 func (t *timerSet) stopAll() {
