@@ -69,6 +69,7 @@
 // cut short, and asks the kernel for SocketBuffer-sized socket buffers. The client remembers the
 // last Window(timeout, interval) probes and keeps at most 2^20 RTT samples
 // for percentiles (a reservoir sample past that). The server tracks at most
-// MaxPeers heartbeat clients and publishes at most 64 PacketLost events per
-// heartbeat gap.
+// MaxPeers heartbeat clients, holds at most MaxDelayed delayed echoes (more
+// are dropped and counted as Overflow), and publishes at most 64 PacketLost
+// events per heartbeat gap.
 package ping
