@@ -398,3 +398,69 @@ func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 		is.Equal(string(b), want) // in order
 	}
 }
+
+func TestHTTP10ClientGetsChunkedBodyDecodedAndClosed(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "part one, ")
+		w.(http.Flusher).Flush() // chunked to the proxy
+		io.WriteString(w, "part two")
+	})
+	p := startProxy(t, nil)
+	c, err := net.Dial("tcp", p.addr)
+	is.NoErr(err)
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s/old HTTP/1.0\r\n\r\n", o.url)
+	raw, err := io.ReadAll(c) // the proxy closes to end the body
+	is.NoErr(err)
+	head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+	is.True(!strings.Contains(strings.ToLower(head), "transfer-encoding")) // HTTP/1.0 has no chunked coding
+	is.True(strings.Contains(head, "Connection: close"))
+	is.Equal(body, "part one, part two")
+}
+
+// SEED: "port always 80": the origin here is on a random high port, and the
+// Host field the origin sees keeps it.
+func TestNonDefaultPortIsKept(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Host) })
+	p := startProxy(t, nil)
+	_, body := get(t, p.client(t), o.url+"/")
+	is.Equal(body, o.ln.Addr().String()) // host:port reached and passed on
+}
+
+// An origin that sends bytes past the end of a response must not have its
+// connection reused: the extra bytes would be read as the next response.
+func TestOriginSendingExtraBytesIsNotReused(t *testing.T) {
+	is := is.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err)
+	defer ln.Close()
+	accepted := make(chan int, 4)
+	go func() {
+		for n := 1; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- n
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfalse")
+				}
+			}()
+		}
+	}()
+	p := startProxy(t, nil)
+	c := p.client(t)
+	for range 2 {
+		_, body := get(t, c, "http://"+ln.Addr().String()+"/")
+		is.Equal(body, "ok") // never the smuggled "false"
+	}
+	is.Equal(len(accepted), 2) // a fresh origin connection the second time
+}

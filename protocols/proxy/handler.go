@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	nethttp "net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,10 +180,10 @@ func (h *handler) serve(ctx context.Context, r Request) Response {
 	}
 	c := h.cfg.Cache
 	if c == nil || req.Method != "GET" && req.Method != "HEAD" {
-		return h.forward(ctx, r, nil, nil)
+		return h.forward(ctx, r, req.Header, nil)
 	}
 	key := r.Target.Key()
-	reqStd := stdHeader(req.Header)
+	reqStd := req.Header // the cache reads fields through cache.Fields: no conversion
 	d := c.Decide(req.Method, key, reqStd)
 	if d.Action == cache.Forward && req.Method == "GET" {
 		wait, release := c.Collapse(key)
@@ -228,7 +227,7 @@ func (h *handler) outbound(r Request, drop ...string) *outbound {
 // forward sends the request to the origin and answers with its response,
 // streaming the body; a storable GET response is kept while it streams.
 // release, if set, ends the collapsed flight this request leads.
-func (h *handler) forward(ctx context.Context, r Request, reqStd nethttp.Header, release func()) Response {
+func (h *handler) forward(ctx context.Context, r Request, reqStd cache.Fields, release func()) Response {
 	h.flush()
 	x, err := h.roundTrip(ctx, h.outbound(r))
 	if err != nil {
@@ -242,7 +241,7 @@ func (h *handler) forward(ctx context.Context, r Request, reqStd nethttp.Header,
 
 // relayResponse answers with an origin's response (a miss, or a full
 // response to a revalidation).
-func (h *handler) relayResponse(r Request, x *exchange, reqStd nethttp.Header, release func()) Response {
+func (h *handler) relayResponse(r Request, x *exchange, reqStd cache.Fields, release func()) Response {
 	req, resp := r.Frame.Req, x.resp
 	key := r.Target.Key()
 	c := h.cfg.Cache
@@ -303,7 +302,7 @@ func unsafeMethod(m string) bool {
 // revalidate asks the origin whether a stale entry is still good
 // (RFC 9111 §4.3.1); a 304 refreshes it (§4.3.4) and it answers, any other
 // response answers instead (§4.3.3) and replaces it if storable.
-func (h *handler) revalidate(ctx context.Context, r Request, e *cache.Entry, reqStd nethttp.Header) Response {
+func (h *handler) revalidate(ctx context.Context, r Request, e *cache.Entry, reqStd cache.Fields) Response {
 	o := h.outbound(r, "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range")
 	inm, ims := e.Validators()
 	if inm != "" {

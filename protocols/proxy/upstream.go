@@ -362,6 +362,9 @@ func (b *body) keepBytes(p []byte) {
 // collapsed flight.
 func (b *body) finish() {
 	b.h.untrack(b.conn)
+	if b.conn.br.Buffered() > 0 {
+		b.reusable = false // the origin sent more than one response's worth: do not trust it again
+	}
 	if b.done && b.reusable {
 		b.conn.SetDeadline(time.Time{})
 		b.h.cfg.Pool.Put(b.conn.addr, b.conn)

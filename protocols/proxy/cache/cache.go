@@ -2,7 +2,6 @@ package cache
 
 import (
 	"container/list"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,7 +77,7 @@ func (c *Cache) MaxObject() int64 { return c.cfg.MaxObject }
 
 // Get returns the stored variant of key that matches a request with header
 // reqHeader (RFC 9111 §4.1), marking it recently used, or nil.
-func (c *Cache) Get(key string, reqHeader http.Header) *Entry {
+func (c *Cache) Get(key string, reqHeader Fields) *Entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, el := range c.byKey[key] {

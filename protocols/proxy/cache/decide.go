@@ -54,7 +54,7 @@ type Decision struct {
 // max-stale (§5.2.1.2) where must-revalidate, proxy-revalidate and
 // s-maxage do not forbid it (§5.2.2.2, §5.2.2.8, §5.2.2.10). Any other
 // method is forwarded. The request's Pragma is ignored (§5.4: deprecated).
-func (c *Cache) Decide(method, key string, reqHeader http.Header) Decision {
+func (c *Cache) Decide(method, key string, reqHeader Fields) Decision {
 	if method != http.MethodGet && method != http.MethodHead {
 		return Decision{Action: Forward, Why: "method not served from cache"}
 	}

@@ -6,6 +6,14 @@ import (
 	"time"
 )
 
+// Fields is a request's header fields as the cache reads them: every value
+// of a field, by name, compared case-insensitively. net/http.Header and the
+// wire package's ordered Header both have this method, so a lookup needs no
+// conversion.
+type Fields interface {
+	Values(name string) []string
+}
+
 // Entry is one stored response. An Entry is immutable once stored: the
 // cache and any number of readers share it without locks, so nobody may
 // change its Header or Body after Store. To change one, make a new Entry
@@ -36,14 +44,14 @@ type Entry struct {
 
 // NewEntry builds an entry for a response to a request with header
 // reqHeader; Vary's secondary key is taken from reqHeader (RFC 9111 §4.1).
-func NewEntry(key string, status int, reason string, header http.Header, body []byte, reqHeader http.Header, requestTime, responseTime time.Time) *Entry {
+func NewEntry(key string, status int, reason string, header http.Header, body []byte, reqHeader Fields, requestTime, responseTime time.Time) *Entry {
 	e := &Entry{Key: key, Status: status, Reason: reason, Header: header, Body: body,
 		RequestTime: requestTime, ResponseTime: responseTime}
 	e.index(reqHeader)
 	return e
 }
 
-func (e *Entry) index(reqHeader http.Header) {
+func (e *Entry) index(reqHeader Fields) {
 	e.cc = ParseCacheControl(e.Header.Values("Cache-Control"))
 	e.varyNames, e.varyVals = nil, nil
 	for _, v := range e.Header.Values("Vary") {
@@ -75,7 +83,7 @@ func normalizeField(values []string) string {
 // Matches reports whether the entry can answer a request with header
 // reqHeader: every field named by Vary has the same normalized value
 // (RFC 9111 §4.1).
-func (e *Entry) Matches(reqHeader http.Header) bool {
+func (e *Entry) Matches(reqHeader Fields) bool {
 	for i, name := range e.varyNames {
 		if normalizeField(reqHeader.Values(name)) != e.varyVals[i] {
 			return false
@@ -134,7 +142,7 @@ func (e *Entry) Validators() (ifNoneMatch, ifModifiedSince string) {
 // of the same name, except Content-Length (§3.2); hop-by-hop fields must
 // already be gone from h. The body is kept, the times are the new exchange's.
 // Head is cleared: the caller formats it again.
-func (e *Entry) Refreshed(h http.Header, reqHeader http.Header, requestTime, responseTime time.Time) *Entry {
+func (e *Entry) Refreshed(h http.Header, reqHeader Fields, requestTime, responseTime time.Time) *Entry {
 	n := &Entry{Key: e.Key, Status: e.Status, Reason: e.Reason, Header: e.Header.Clone(), Body: e.Body,
 		RequestTime: requestTime, ResponseTime: responseTime}
 	for name, vs := range h {

@@ -37,7 +37,7 @@ func understoodStatus(code int) bool {
 // Storable reports whether a response to a request may be stored by a
 // shared cache (RFC 9111 §3), and if not, why. reqCC and respCC are the two
 // messages' parsed Cache-Control fields.
-func Storable(method string, reqHeader http.Header, reqCC Directives, status int, respHeader http.Header, respCC Directives) (bool, string) {
+func Storable(method string, reqHeader Fields, reqCC Directives, status int, respHeader http.Header, respCC Directives) (bool, string) {
 	switch {
 	case method != http.MethodGet:
 		return false, "method is not GET" // §3: method understood and cacheable; HEAD is answered from GET
@@ -49,7 +49,7 @@ func Storable(method string, reqHeader http.Header, reqCC Directives, status int
 		return false, "response no-store" // §5.2.2.5
 	case respCC.Private:
 		return false, "response private" // §5.2.2.7: a shared cache must not store it
-	case reqHeader.Get("Authorization") != "" && !respCC.MustRevalidate && !respCC.Public && respCC.SMaxAge < 0:
+	case len(reqHeader.Values("Authorization")) > 0 && !respCC.MustRevalidate && !respCC.Public && respCC.SMaxAge < 0:
 		return false, "request has Authorization" // §3.5
 	case strings.TrimSpace(respHeader.Get("Vary")) == "*" || hasVaryStar(respHeader):
 		return false, "Vary: *" // §4.1: never matches, storing it is pointless
