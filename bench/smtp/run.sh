@@ -48,18 +48,21 @@ wait "$sink_pid" || true
 cat "$work/sink.out"
 
 python3 - "$work/runs.txt" <<'PY'
-import re, statistics, sys
-runs = {}
+import statistics, sys
+runs, by_rep = {}, {}
 for line in open(sys.argv[1]):
     f = dict(kv.split("=", 1) for kv in line.split())
     key = (f["lib"], f["mode"], f["senders"])
     runs.setdefault(key, []).append(float(f["msgs_per_s"]))
+    by_rep.setdefault(f["rep"], {})[key] = float(f["msgs_per_s"])
 def med(k): return statistics.median(runs[k])
-print("\n| client | mode | msgs/s (each run) | median | vs net/smtp |")
-print("|---|---|---|---|---|")
+print("\n| client | mode | msgs/s (each run) | median | median ÷ net/smtp median | per-round ratio to net/smtp: median (range) |")
+print("|---|---|---|---|---|---|")
 for (lib, mode, senders), v in runs.items():
-    base = med(("netsmtp", mode, "1"))
+    base = ("netsmtp", mode, "1")
+    ratios = sorted(r[(lib, mode, senders)] / r[base] for r in by_rep.values())
     name = {"netstages": "netstages", "netsmtp": "Go net/smtp", "gomail": "go-mail v0.8.1"}[lib]
     if senders != "1": name += f" ({senders} senders, one conn)"
-    print(f"| {name} | {mode} | {', '.join(f'{x:.0f}' for x in v)} | **{med((lib, mode, senders)):.0f}** | {med((lib, mode, senders))/base:.2f}x |")
+    print(f"| {name} | {mode} | {', '.join(f'{x:.0f}' for x in v)} | **{med((lib, mode, senders)):.0f}** | "
+          f"{med((lib, mode, senders))/med(base):.2f}× | {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) |")
 PY
