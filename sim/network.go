@@ -179,6 +179,10 @@ func (l *Link) Graph(from string) actors.Graph { return l.dir(from).pipe.Graph()
 // Stats returns the counts of the direction leaving host from.
 func (l *Link) Stats(from string) DirStats { return l.dir(from).stats() }
 
+// InFlight says how many packets of the direction leaving host from are
+// between their send and their fate (delivered or dropped).
+func (l *Link) InFlight(from string) int { return len(l.dir(from).slots) }
+
 // Records returns the transcript of the direction leaving host from (only
 // with Config.Trace): one Record per packet, in the order the deliver stage
 // learned each fate.
@@ -402,16 +406,18 @@ func (d *direction) deliver(ctx context.Context, in *actors.Input[batch]) error 
 				heap.Push(&due, p)
 			}
 		case <-wake:
-			now := time.Now()
-			for len(due) > 0 && !due[0].Due.After(now) {
-				p := heap.Pop(&due).(*Packet)
-				d.handOver(p)
-				<-d.slots
-			}
 		case <-ctx.Done():
 			return nil
 		}
 		timer.Stop()
+		// Hand over everything due now, without waiting on a timer for
+		// packets that are already due (a zero-latency link never sleeps).
+		now := time.Now()
+		for len(due) > 0 && !due[0].Due.After(now) {
+			p := heap.Pop(&due).(*Packet)
+			d.handOver(p)
+			<-d.slots
+		}
 	}
 }
 
