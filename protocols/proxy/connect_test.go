@@ -2,9 +2,16 @@ package proxy_test
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -109,10 +117,12 @@ func TestCurl(t *testing.T) {
 	tlsOrigin := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "tls via curl")
 	}))
+	cert, certPEM := selfSigned(t)
+	tlsOrigin.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	tlsOrigin.StartTLS()
 	defer tlsOrigin.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	is.NoErr(os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsOrigin.Certificate().Raw}), 0o600))
+	is.NoErr(os.WriteFile(ca, certPEM, 0o600))
 	p := startProxy(t, func(c *proxy.Config) {
 		c.ConnectPorts = proxy.Ports{portOf(t, tlsOrigin.Listener.Addr().String()): true}
 	})
@@ -134,4 +144,39 @@ func TestCurl(t *testing.T) {
 	out = run("-p", "-x", "http://"+p.addr, "--cacert", ca, tlsOrigin.URL+"/")
 	is.True(strings.HasSuffix(out, "tls via curl")) // CONNECT tunnel, certificate checked
 	is.Equal(o.count.Load(), int64(2))
+}
+
+// selfSigned makes a certificate for 127.0.0.1, valid for an hour, that
+// curl is told to trust with --cacert.
+func selfSigned(t *testing.T) (tls.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "netstages proxy test origin"},
+		NotBefore:             time.Now().Add(-time.Minute),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, certPEM
 }
