@@ -41,15 +41,16 @@ type udpConner interface{ UDPConn() *net.UDPConn }
 // bytes, so no datagram is ever cut short.
 const BatchSize = 8
 
-// batchReader is the recvmmsg side of golang.org/x/net's ipv4/ipv6
+// batchConn is the recvmmsg/sendmmsg side of golang.org/x/net's ipv4/ipv6
 // PacketConn.
-type batchReader interface {
+type batchConn interface {
 	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-// batchReaderOf returns a recvmmsg reader for a real UDP socket, nil for
-// anything else (a mem socket reads one datagram at a time).
-func batchReaderOf(pc PacketReader) batchReader {
+// batchConnOf returns the batch side of a real UDP socket, nil for anything
+// else (a mem socket reads and writes one datagram at a time).
+func batchConnOf(pc any) batchConn {
 	uc, ok := pc.(*net.UDPConn)
 	if u, isConner := pc.(udpConner); isConner {
 		uc, ok = u.UDPConn(), true
@@ -91,7 +92,7 @@ func growBuffers(pc any) {
 func ReadDatagrams(pc PacketReader, tick time.Duration) actors.SourceFunc[[]Datagram] {
 	return func(ctx context.Context, out *actors.Output[[]Datagram]) error {
 		read := singleReader(pc)
-		if br := batchReaderOf(pc); br != nil {
+		if br := batchConnOf(pc); br != nil {
 			read = batchedReader(br, pc)
 		}
 		var next time.Time
@@ -142,7 +143,7 @@ func singleReader(pc PacketReader) func() ([]Datagram, error) {
 }
 
 // batchedReader reads up to BatchSize datagrams per call with recvmmsg.
-func batchedReader(br batchReader, pc PacketReader) func() ([]Datagram, error) {
+func batchedReader(br batchConn, pc PacketReader) func() ([]Datagram, error) {
 	msgs := make([]ipv4.Message, BatchSize)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, MaxDatagram+1)}

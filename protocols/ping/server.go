@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/ipv4"
+
 	"netstages/actors"
 	"netstages/actors/bus"
 )
@@ -286,26 +288,59 @@ func (s *Server) handle() actors.StageFunc[[]Request, []EchoOut] {
 	}
 }
 
-// write is the server's writer stage: an echo without delay is written at
-// once; a delayed one is handed to a timer, whose goroutine writes it
-// (WriteTo is safe for concurrent use), so it holds up nobody.
+// write is the server's writer stage: echoes without delay go out at once,
+// a batch of them in one sendmmsg(2) on a real UDP socket; a delayed one is
+// handed to a timer, whose goroutine writes it (WriteTo is safe for
+// concurrent use), so it holds up nobody.
 func (s *Server) write() actors.SinkFunc[[]EchoOut] {
 	return func(ctx context.Context, in *actors.Input[[]EchoOut]) error {
+		bw := batchConnOf(s.pc)
+		var now []EchoOut
+		var msgs []ipv4.Message
 		for batch := range in.All() {
+			now = now[:0]
 			for _, e := range batch {
-				if e.Delay > 0 {
-					if !s.timers.after(e.Delay, s.cfg.MaxDelayed, func() { s.send(e) }) {
-						s.counts.overflow.Add(1)
-						continue
-					}
-					s.counts.delayed.Add(1)
+				if e.Delay <= 0 {
+					now = append(now, e)
 					continue
 				}
-				s.send(e)
+				if !s.timers.after(e.Delay, s.cfg.MaxDelayed, func() { s.send(e) }) {
+					s.counts.overflow.Add(1)
+					continue
+				}
+				s.counts.delayed.Add(1)
 			}
+			if bw == nil || len(now) < 2 {
+				for _, e := range now {
+					s.send(e)
+				}
+				continue
+			}
+			msgs = s.sendBatch(bw, now, msgs[:0])
 		}
 		return nil
 	}
+}
+
+// sendBatch writes echoes with sendmmsg; a message the kernel refuses is
+// counted as failed and the rest still go out.
+func (s *Server) sendBatch(bw batchConn, echoes []EchoOut, msgs []ipv4.Message) []ipv4.Message {
+	for _, e := range echoes {
+		msgs = append(msgs, ipv4.Message{Buffers: [][]byte{e.Data}, Addr: e.To})
+	}
+	for rest := msgs; len(rest) > 0; {
+		n, err := bw.WriteBatch(rest, 0)
+		s.counts.echoed.Add(uint64(n))
+		rest = rest[n:]
+		if err != nil && len(rest) > 0 {
+			s.counts.failed.Add(1)
+			s.cfg.Log.Debug("echo failed", "to", rest[0].Addr, "err", err)
+			rest = rest[1:]
+		} else if err != nil || n == 0 {
+			break
+		}
+	}
+	return msgs
 }
 
 // send writes one echo. A failed write to one client (e.g. its port is
