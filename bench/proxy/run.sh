@@ -118,10 +118,33 @@ for s in proxy squid; do
 done
 
 echo "# $(date -u +%FT%TZ) $(nproc) cpus; load: $(cut -d' ' -f1-3 /proc/loadavg); rounds=$ROUNDS dur=$DUR" | tee -a "$OUT"
-run() { # run NAME PATH CONNS
-  local threads=2
+# busy: percent of all CPUs in use over one second (any process).
+busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4]+b[5]) - (a[4]+a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( 100 - 100 * idle / (total > 0 ? total : 1) ))
+}
+# wait_quiet: wait (up to QUIET_WAIT seconds) until the machine is under
+# QUIET_PCT busy, as shared/anchors does; other sessions share this box.
+QUIET_PCT=${QUIET_PCT:-30}
+QUIET_WAIT=${QUIET_WAIT:-30}
+wait_quiet() {
+  local t=0 b
+  while b=$(busy); [ "$b" -ge "$QUIET_PCT" ] && [ $t -lt "$QUIET_WAIT" ]; do t=$((t + 1)); done
+  echo "$b"
+}
+# ticks PID: user+system CPU ticks the process has used.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+run() { # run NAME PATH CONNS CELL
+  local threads=2 before t0 t1
+  before=$(wait_quiet)
+  t0=$(ticks "${pid[$1]}")
   line=$(TARGET="http://$ORIGIN$2" HOSTHDR="$ORIGIN" wrk -t$threads -c"$3" -d"$DUR" --latency -s bench/proxy/report.lua "http://127.0.0.1:${port[$1]}/" | grep '^RESULT')
-  echo "round=$round cell=$4:c$3 server=$1 ${line#RESULT }" | tee -a "$OUT"
+  t1=$(ticks "${pid[$1]}")
+  echo "round=$round cell=$4:c$3 server=$1 ${line#RESULT } cpu_s=$(awk -v t=$((t1 - t0)) -v hz="$HZ" 'BEGIN{printf "%.2f", t/hz}') busy_before=$before" | tee -a "$OUT"
 }
 for round in $(seq "$ROUNDS"); do
   for c in $CONNS; do
@@ -130,8 +153,9 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "$DUR" <<'PY'
 import re, statistics, sys
+DUR = float(sys.argv[2].rstrip('s'))
 runs = {}
 for line in open(sys.argv[1]):
     if line.startswith('round='):
@@ -150,6 +174,16 @@ for c in cells:
     cell = lambda s: f'{m[s]:.0f} ({p[s]:.1f})' if m[s] else '-'
     ratio = lambda a, b: f'{m[a]/m[b]:.2f}' if m[a] and m[b] else '-'
     print(f"| {c} | {cell('proxy')} | {cell('squid')} | {cell('goproxy')} | {ratio('proxy','squid')} | {ratio('proxy','goproxy')} |" + (f' errors={errs}' if errs else ''))
+print('\nrequests per CPU-second of the proxy process itself (wrk and the origin excluded): less sensitive to other load')
+print('| cell | netstages proxy | squid | httputil (tuned) | proxy/squid | proxy/httputil |')
+print('|---|---|---|---|---|---|')
+def eff(c, s):
+    vals = [float(r['req_s']) / float(r['cpu_s']) * DUR for r in runs.get((c, s), []) if float(r.get('cpu_s', 0)) > 0]
+    return statistics.median(vals) if vals else None
+for c in cells:
+    e = {s: eff(c, s) for s in servers}
+    ratio = lambda a, b: f'{e[a]/e[b]:.2f}' if e[a] and e[b] else '-'
+    print(f"| {c} | " + ' | '.join(f'{e[s]:.0f}' if e[s] else '-' for s in servers) + f" | {ratio('proxy','squid')} | {ratio('proxy','goproxy')} |")
 print('\nper-round ratios proxy/squid:')
 for c in cells:
     a, b = runs.get((c, 'proxy'), []), runs.get((c, 'squid'), [])
