@@ -13,7 +13,24 @@ const (
 	TopicConn    = "netstages.conn"    // ConnOpened, ConnClosed, ConnRefused
 	TopicRequest = "netstages.request" // RequestDone
 	TopicPacket  = "netstages.packet"  // PacketSent, PacketReceived, PacketLost, PeerDown, PeerBack
+	TopicMail    = "netstages.mail"    // MailDone
 )
+
+// MailDone says what an outbox worker did with one message: "sent",
+// "retry" (temporary failure), "dead" (permanent failure, dead-lettered) or
+// "duplicate" (already sent, not sent again).
+type MailDone struct {
+	Worker    string    `json:"worker"`
+	MessageID string    `json:"message_id"`
+	Outcome   string    `json:"outcome"`
+	Code      int       `json:"code,omitempty"`
+	Reply     string    `json:"reply,omitempty"`
+	Attempt   int       `json:"attempt,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+func (MailDone) Topic() string { return TopicMail }
+func (MailDone) Kind() string  { return "mail.done" }
 
 // Event is anything published on the bus.
 type Event interface {
@@ -159,6 +176,8 @@ func decodeEvent(kind string, payload []byte) (Event, error) {
 		e, err = unmarshal[PeerDown](payload)
 	case "peer.back":
 		e, err = unmarshal[PeerBack](payload)
+	case "mail.done":
+		e, err = unmarshal[MailDone](payload)
 	default:
 		return nil, fmt.Errorf("bus: unknown event kind %q", kind)
 	}
