@@ -10,7 +10,9 @@
 # Cases: reuse = one connection for all N; fresh = dial, EHLO, MAIL, RCPT,
 # DATA, QUIT per message. "netstages x4" is our client with 4 goroutines
 # sharing its one connection, so the next message's envelope rides with the
-# current content (one round trip per message).
+# current content (one round trip per message). "netstages-fused" runs the
+# framer and parser in the reader's goroutine and the writer in the session's
+# (smtp.Config.Fused): two goroutines instead of five.
 set -euo pipefail
 N=${N:-2000}
 SIZE=${SIZE:-10240}
@@ -28,9 +30,12 @@ sleep 0.5
 cases=(
   "netstages reuse 1"
   "netstages reuse 4"
+  "netstages-fused reuse 1"
+  "netstages-fused reuse 4"
   "netsmtp reuse 1"
   "gomail reuse 1"
   "netstages fresh 1"
+  "netstages-fused fresh 1"
   "netsmtp fresh 1"
   "gomail fresh 1"
 )
@@ -61,7 +66,7 @@ print("|---|---|---|---|---|---|")
 for (lib, mode, senders), v in runs.items():
     base = ("netsmtp", mode, "1")
     ratios = sorted(r[(lib, mode, senders)] / r[base] for r in by_rep.values())
-    name = {"netstages": "netstages", "netsmtp": "Go net/smtp", "gomail": "go-mail v0.8.1"}[lib]
+    name = {"netstages": "netstages", "netstages-fused": "netstages, fused", "netsmtp": "Go net/smtp", "gomail": "go-mail v0.8.1"}[lib]
     if senders != "1": name += f" ({senders} senders, one conn)"
     print(f"| {name} | {mode} | {', '.join(f'{x:.0f}' for x in v)} | **{med((lib, mode, senders)):.0f}** | "
           f"{med((lib, mode, senders))/med(base):.2f}× | {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) |")

@@ -33,15 +33,14 @@ func benchSink(b *testing.B) string {
 // DATA, RSET per message). Run with -count and compare with benchstat.
 func BenchmarkSendOneConnection(b *testing.B) {
 	msg := benchMessage()
-	for _, nopipe := range []bool{false, true} {
-		name := "netstages"
-		if nopipe {
-			name = "netstages-no-pipelining"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, v := range []struct {
+		name          string
+		nopipe, fused bool
+	}{{"netstages", false, false}, {"netstages-fused", false, true}, {"netstages-no-pipelining", true, false}} {
+		b.Run(v.name, func(b *testing.B) {
 			addr := benchSink(b)
 			ctx := context.Background()
-			c, err := smtp.Dial(ctx, &transport.System{}, addr, smtp.Config{NoPipelining: nopipe})
+			c, err := smtp.Dial(ctx, &transport.System{}, addr, smtp.Config{NoPipelining: v.nopipe, Fused: v.fused})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -151,17 +151,23 @@ func (c *Client) wire(conn net.Conn, s *session) *actors.Pipeline {
 		}
 		conn.Close()
 	})
+	mode := actors.OwnGoroutine
+	if c.cfg.Fused {
+		mode = actors.Fused
+	}
 	chunks := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads bytes from the conn"},
 		s.errs.source(connio.ReadChunks(conn, c.cfg.Buffers)), channelBuffer)
-	raws := actors.Then(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "groups multi-line replies"},
-		chunks, FrameReplies, channelBuffer)
-	replies := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "reads codes and enhanced codes"},
-		raws, ParseReplies(c.cfg.Trace), channelBuffer)
+	frame, frameEnd := FramerStage()
+	raws := actors.Step(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "groups multi-line replies"},
+		chunks, frame, frameEnd, mode, channelBuffer)
+	replies := actors.Step(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "reads codes and enhanced codes"},
+		raws, ParserStage(c.cfg.Trace), nil, mode, channelBuffer)
 	cmds := actors.Then(p, actors.Spec{Name: "session", Role: actors.RoleHandler, Does: "state machine: EHLO … QUIT"},
 		replies, s.stage, channelBuffer)
 	dst := &deadlineWriter{conn: conn, timeout: c.cfg.Timeouts.DataBlock}
-	actors.Sink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "writes commands and dot-stuffed data"},
-		cmds, s.errs.sink(WriteCommands(connio.NewFlushingWriter(dst, c.cfg.Writers), c.cfg.Trace)))
+	write, flush := WriterStage(connio.NewFlushingWriter(dst, c.cfg.Writers), c.cfg.Trace)
+	actors.StepSink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "writes commands and dot-stuffed data"},
+		cmds, s.errs.sinkStep(write), flush, mode)
 	return p
 }
 
@@ -354,9 +360,9 @@ func (e *ioErrors) source(f actors.SourceFunc[connio.Chunk]) actors.SourceFunc[c
 	}
 }
 
-func (e *ioErrors) sink(f actors.SinkFunc[[]Command]) actors.SinkFunc[[]Command] {
-	return func(ctx context.Context, in *actors.Input[[]Command]) error {
-		err := f(ctx, in)
+func (e *ioErrors) sinkStep(f actors.SinkStepFunc[[]Command]) actors.SinkStepFunc[[]Command] {
+	return func(ctx context.Context, cmds []Command, more bool) error {
+		err := f(ctx, cmds, more)
 		e.set(err)
 		return err
 	}

@@ -98,6 +98,11 @@ type Config struct {
 	Auth *Auth
 	// NoPipelining turns off RFC 2920 pipelining even when offered.
 	NoPipelining bool
+	// Fused runs the framer and parser inside the reader's goroutine and
+	// the writer inside the session's (actors.Fused): two goroutines
+	// instead of five, one hand-off per reply instead of four. The graph
+	// and the counts are the same.
+	Fused bool
 	// Timeouts bounds each wait; zero fields take RFC 5321's values.
 	Timeouts Timeouts
 	// Trace, when not nil, receives the dialogue line by line, "-> " for

@@ -34,16 +34,19 @@ func TestOverMemNetworkUnderSynctest(t *testing.T) {
 		defer stop()
 		ctx := context.Background()
 
-		c, err := smtp.Dial(ctx, n, "mx:25", smtp.Config{})
-		is.NoErr(err) // session over the mem network
-		res, err := c.Send(ctx, "a@example.com", []string{"b@example.com", "c@example.com"}, []byte(testMsg))
-		is.NoErr(err)
-		is.Equal(len(res.Accepted), 2)
-		is.NoErr(c.Close())
-		is.Equal(string(b.Messages()[0].Data), testMsg)
+		for _, fused := range []bool{false, true} {
+			c, err := smtp.Dial(ctx, n, "mx:25", smtp.Config{Fused: fused})
+			is.NoErr(err) // session over the mem network
+			res, err := c.Send(ctx, "a@example.com", []string{"b@example.com", "c@example.com"}, []byte(testMsg))
+			is.NoErr(err)
+			is.Equal(len(res.Accepted), 2)
+			is.NoErr(c.Close())
+		}
+		is.Equal(len(b.Messages()), 2)
+		is.Equal(string(b.Messages()[1].Data), testMsg)
 
 		// "mx:25" is not a loopback address: no credentials without TLS.
-		_, err = smtp.Dial(ctx, n, "mx:25", smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "alice", Password: "pw"}})
+		_, err := smtp.Dial(ctx, n, "mx:25", smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "alice", Password: "pw"}})
 		is.True(errors.Is(err, smtp.ErrInsecureAuth))
 	})
 }

@@ -92,25 +92,30 @@ func (f *Framer) fail(batch []RawReply, err error) []RawReply {
 	return append(batch, RawReply{Err: err})
 }
 
-// FrameReplies is the framer stage: chunks in, one batch of replies out per
-// chunk that completed at least one. At EOF in the middle of a reply it
-// sends an error reply, so the session knows the reply was cut short.
-func FrameReplies(ctx context.Context, in *actors.Input[connio.Chunk], out *actors.Output[[]RawReply]) error {
+// FramerStage is the framer as a step stage: each chunk in, one batch of
+// the replies it completed out. At the end of input in the middle of a
+// reply it sends an error reply, so the session knows the reply was cut
+// short. After a framing error the stage finishes.
+func FramerStage() (actors.StepFunc[connio.Chunk, []RawReply], actors.EndFunc[[]RawReply]) {
 	f := NewFramer()
-	for chunk := range in.All() {
+	step := func(ctx context.Context, chunk connio.Chunk, out *actors.Output[[]RawReply]) error {
 		batch := f.Feed(nil, chunk.Data)
 		chunk.Release()
 		if len(batch) > 0 && !out.Send(batch) {
-			return nil
+			return actors.ErrFinished
 		}
 		if f.failed {
-			return nil
+			return actors.ErrFinished
 		}
+		return nil
 	}
-	if f.Buffered() > 0 {
-		out.Send([]RawReply{{Err: errors.New("smtp: connection closed in the middle of a reply")}})
+	end := func(ctx context.Context, out *actors.Output[[]RawReply]) error {
+		if f.Buffered() > 0 && !f.failed {
+			out.Send([]RawReply{{Err: errors.New("smtp: connection closed in the middle of a reply")}})
+		}
+		return nil
 	}
-	return nil
+	return step, end
 }
 
 // EnhancedCode is an RFC 3463 enhanced status code, e.g. {5, 1, 1}. The zero
@@ -237,31 +242,30 @@ func clip(s string) string {
 	return s
 }
 
-// ParseReplies is the parser stage: each framed reply becomes a Reply; a
-// malformed one becomes a Reply with Err set, after which the stage stops.
-func ParseReplies(trace func(string)) actors.StageFunc[[]RawReply, []Reply] {
-	return func(ctx context.Context, in *actors.Input[[]RawReply], out *actors.Output[[]Reply]) error {
-		for raws := range in.All() {
-			replies := make([]Reply, 0, len(raws))
-			failed := false
-			for _, raw := range raws {
-				if trace != nil {
-					for _, l := range raw.Lines {
-						trace("<- " + l)
-					}
-				}
-				r, err := ParseReply(raw)
-				if err != nil {
-					r, failed = Reply{Err: err}, true
-				}
-				replies = append(replies, r)
-				if failed {
-					break
+// ParserStage is the parser as a step stage: each framed reply becomes a
+// Reply; a malformed one becomes a Reply with Err set, after which the
+// stage finishes. trace, if not nil, sees every reply line.
+func ParserStage(trace func(string)) actors.StepFunc[[]RawReply, []Reply] {
+	return func(ctx context.Context, raws []RawReply, out *actors.Output[[]Reply]) error {
+		replies := make([]Reply, 0, len(raws))
+		failed := false
+		for _, raw := range raws {
+			if trace != nil {
+				for _, l := range raw.Lines {
+					trace("<- " + l)
 				}
 			}
-			if !out.Send(replies) || failed {
-				return nil
+			r, err := ParseReply(raw)
+			if err != nil {
+				r, failed = Reply{Err: err}, true
 			}
+			replies = append(replies, r)
+			if failed {
+				break
+			}
+		}
+		if !out.Send(replies) || failed {
+			return actors.ErrFinished
 		}
 		return nil
 	}

@@ -23,28 +23,29 @@ type Command struct {
 	Data []byte
 }
 
-// WriteCommands is the writer stage: it buffers commands and flushes when
-// no more are waiting, so a pipelined MAIL, RCPT… DATA group (or message
-// content followed by the next message's envelope) costs one write(2).
-func WriteCommands(w *connio.FlushingWriter, trace func(string)) actors.SinkFunc[[]Command] {
-	return func(ctx context.Context, in *actors.Input[[]Command]) error {
-		for cmds := range in.All() {
-			for _, c := range cmds {
-				if err := writeCommand(w, c, trace); err != nil {
-					return err
-				}
-			}
-			if in.Pending() == 0 {
-				if err := w.Flush(); err != nil {
-					return fmt.Errorf("write: %w", err)
-				}
-			}
-		}
+// WriterStage is the writer as a step sink: it buffers commands and
+// flushes when no more are waiting (more is false), so a pipelined MAIL,
+// RCPT… DATA group, or message content followed by the next message's
+// envelope, costs one write(2). end flushes what is left.
+func WriterStage(w *connio.FlushingWriter, trace func(string)) (actors.SinkStepFunc[[]Command], func(context.Context) error) {
+	flush := func(ctx context.Context) error {
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 		return nil
 	}
+	step := func(ctx context.Context, cmds []Command, more bool) error {
+		for _, c := range cmds {
+			if err := writeCommand(w, c, trace); err != nil {
+				return err
+			}
+		}
+		if more {
+			return nil
+		}
+		return flush(ctx)
+	}
+	return step, flush
 }
 
 func writeCommand(w *connio.FlushingWriter, c Command, trace func(string)) error {

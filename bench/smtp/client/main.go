@@ -32,7 +32,7 @@ const (
 )
 
 func main() {
-	lib := flag.String("lib", "netstages", "netstages, netsmtp or gomail")
+	lib := flag.String("lib", "netstages", "netstages, netstages-fused (framer and parser run in the reader's goroutine, the writer in the session's), netsmtp or gomail")
 	mode := flag.String("mode", "reuse", "reuse (one connection) or fresh (a connection per message)")
 	n := flag.Int("n", 2000, "messages")
 	size := flag.Int("size", 10240, "body bytes")
@@ -50,11 +50,12 @@ func main() {
 	body := makeBody(*size)
 	start := time.Now()
 	var err error
-	switch *lib + "/" + *mode {
+	fused := *lib == "netstages-fused"
+	switch strings.TrimSuffix(*lib, "-fused") + "/" + *mode {
 	case "netstages/reuse":
-		err = netstagesReuse(*addr, *n, *senders, *nopipe, compose(body))
+		err = netstagesReuse(*addr, *n, *senders, smtp.Config{StartTLS: smtp.TLSOff, NoPipelining: *nopipe, Fused: fused}, compose(body))
 	case "netstages/fresh":
-		err = netstagesFresh(*addr, *n, compose(body))
+		err = netstagesFresh(*addr, *n, smtp.Config{StartTLS: smtp.TLSOff, Fused: fused}, compose(body))
 	case "netsmtp/reuse":
 		err = netsmtpReuse(*addr, *n, compose(body))
 	case "netsmtp/fresh":
@@ -96,9 +97,9 @@ func compose(body string) []byte {
 	return raw
 }
 
-func netstagesReuse(addr string, n, senders int, nopipe bool, msg []byte) error {
+func netstagesReuse(addr string, n, senders int, cfg smtp.Config, msg []byte) error {
 	ctx := context.Background()
-	c, err := smtp.Dial(ctx, &transport.System{}, addr, smtp.Config{StartTLS: smtp.TLSOff, NoPipelining: nopipe})
+	c, err := smtp.Dial(ctx, &transport.System{}, addr, cfg)
 	if err != nil {
 		return err
 	}
@@ -126,10 +127,10 @@ func netstagesReuse(addr string, n, senders int, nopipe bool, msg []byte) error 
 	return c.Close()
 }
 
-func netstagesFresh(addr string, n int, msg []byte) error {
+func netstagesFresh(addr string, n int, cfg smtp.Config, msg []byte) error {
 	ctx := context.Background()
 	for range n {
-		c, err := smtp.Dial(ctx, &transport.System{}, addr, smtp.Config{StartTLS: smtp.TLSOff})
+		c, err := smtp.Dial(ctx, &transport.System{}, addr, cfg)
 		if err != nil {
 			return err
 		}
