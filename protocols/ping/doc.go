@@ -19,9 +19,10 @@
 // Datagrams are already units, so neither pipeline has a framer: the kernel
 // keeps the boundaries, and the parser checks each datagram's syntax. Items
 // are batches: on a real UDP socket the reader takes up to BatchSize
-// datagrams per recvmmsg(2), and each stage answers a batch with a batch, so
-// under load one channel hand-off carries many datagrams; when idle a batch
-// holds one.
+// datagrams per recvmmsg(2), each stage answers a batch with a batch, and
+// pingd's writer sends a batch of echoes with one sendmmsg(2), so under load
+// one channel hand-off and one system call carry many datagrams; when idle
+// a batch holds one.
 //
 // Server (one pipeline for the socket, every client):
 //
