@@ -180,3 +180,23 @@ func selfSigned(t *testing.T) (tls.Certificate, []byte) {
 	}
 	return cert, certPEM
 }
+
+func TestConnectToDeadPortIs502AndCloses(t *testing.T) {
+	is := is.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err)
+	dead := ln.Addr().String()
+	ln.Close()
+	p := startProxy(t, func(c *proxy.Config) { c.ConnectPorts = proxy.Ports{portOf(t, dead): true} })
+	c, err := net.Dial("tcp", p.addr)
+	is.NoErr(err)
+	defer c.Close()
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", dead, dead)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: "CONNECT"})
+	is.NoErr(err)
+	is.Equal(resp.StatusCode, 502)
+	is.True(resp.Close) // Connection: close
+	_, err = io.ReadAll(br)
+	is.NoErr(err) // and the proxy does close
+}

@@ -424,7 +424,10 @@ func (h *handler) connect(ctx context.Context, r Request) Response {
 	c, err := h.cfg.Pool.Dial(dctx, r.ConnectAddr)
 	cancel()
 	if err != nil {
-		return h.upstreamFailed(r, classify(fmt.Errorf("connect to %s: %w", r.ConnectAddr, err)))
+		out := h.upstreamFailed(r, classify(fmt.Errorf("connect to %s: %w", r.ConnectAddr, err)))
+		out.head = append(out.head[:len(out.head)-2], "Connection: close\r\n\r\n"...)
+		out.close = true // the framer has gone raw: nothing more can be read as requests
+		return out
 	}
 	u := newUpConn(c, r.ConnectAddr)
 	h.track(u)
