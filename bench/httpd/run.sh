@@ -6,6 +6,7 @@
 #
 #   bench/httpd/run.sh                  # defaults: ROUNDS=3 DUR=5s
 #   ROUNDS=5 DUR=8s CELLS="1k:64 10m:4" bench/httpd/run.sh
+#   PHASES=rss OUT=results.txt bench/httpd/run.sh   # only the memory probe, appended
 #
 # Installs wrk and nginx (Debian: wrk, nginx-light) when missing. Starts and
 # stops every server by PID. Raw wrk lines go to $OUT (default: a temp file).
@@ -17,6 +18,7 @@ DUR=${DUR:-5s}
 CELLS=${CELLS:-"1k:1 1k:16 1k:64 64k:16 10m:4"}
 SERVERS=${SERVERS:-"httpd httpd-fused gofileserver nginx"}
 IDLE_CONNS=${IDLE_CONNS:-1000}
+PHASES=${PHASES:-"wrk rss"}
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need wrk || ! need nginx; then
@@ -92,9 +94,9 @@ rss() {
 }
 
 for s in $SERVERS; do start "$s"; done
-echo "# $(date -u +%FT%TZ) $(nproc) cpus; load: $(cut -d' ' -f1-3 /proc/loadavg); rounds=$ROUNDS dur=$DUR" | tee "$OUT"
+echo "# $(date -u +%FT%TZ) $(nproc) cpus; load: $(cut -d' ' -f1-3 /proc/loadavg); rounds=$ROUNDS dur=$DUR phases=$PHASES" | tee -a "$OUT"
 
-for round in $(seq "$ROUNDS"); do
+[[ " $PHASES " == *" wrk "* ]] && for round in $(seq "$ROUNDS"); do
   for cell in $CELLS; do
     file=${cell%%:*}; conns=${cell##*:}
     threads=2; [ "$conns" -lt 2 ] && threads=1
@@ -111,7 +113,7 @@ stop() {
   kill "${pid[$1]}" 2>/dev/null || true
   wait "${pid[$1]}" 2>/dev/null || true
 }
-for s in $SERVERS; do
+[[ " $PHASES " == *" rss "* ]] && for s in $SERVERS; do
   stop "$s"
   start "$s"
   sleep 1
