@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -20,6 +19,9 @@ type Options struct {
 	Queue int
 	// Logger receives watermill's logs and the drop report; nil discards.
 	Logger *slog.Logger
+	// Instance names this process in every event's envelope (e.g.
+	// "web-1"); default the host name.
+	Instance string
 }
 
 // quieter moves watermill's chatter one level down, so -v shows our own
@@ -36,6 +38,10 @@ func quieter() map[slog.Level]slog.Level {
 type Stats struct {
 	Published uint64 `json:"published"` // handed to watermill
 	Dropped   uint64 `json:"dropped"`   // lost because the queue was full or the bus closed
+	// Forwarded and ForwardDropped count events sent to, or lost on the way
+	// to, a remote bus (Open with nats://); zero on a local bus.
+	Forwarded      uint64 `json:"forwarded,omitempty"`
+	ForwardDropped uint64 `json:"forward_dropped,omitempty"`
 }
 
 // Bus is the event bus: a bounded queue in front of a watermill pub/sub.
@@ -47,6 +53,8 @@ type Bus struct {
 	published atomic.Uint64
 	dropped   atomic.Uint64
 	log       *slog.Logger
+	instance  string
+	remote    *forwarder // nil on a local-only bus
 }
 
 // New returns a bus on an embedded watermill GoChannel. Start it with Run.
@@ -63,7 +71,8 @@ func New(opts Options) *Bus {
 		// subscriber fills our bounded queue instead of spawning goroutines.
 		BlockPublishUntilSubscriberAck: true,
 	}, watermill.NewSlogLoggerWithLevelMapping(opts.Logger.With("component", "watermill"), quieter()))
-	return &Bus{pubsub: ps, queue: make(chan Event, opts.Queue), closing: make(chan struct{}), log: opts.Logger}
+	return &Bus{pubsub: ps, queue: make(chan Event, opts.Queue), closing: make(chan struct{}), log: opts.Logger,
+		instance: instanceName(opts.Instance)}
 }
 
 // Publish queues e for delivery and returns at once. It returns false, and
@@ -89,7 +98,9 @@ func (b *Bus) Publish(e Event) bool {
 
 // Stats returns the counts so far.
 func (b *Bus) Stats() Stats {
-	return Stats{Published: b.published.Load(), Dropped: b.dropped.Load()}
+	st := Stats{Published: b.published.Load(), Dropped: b.dropped.Load()}
+	b.remote.stats(&st)
+	return st
 }
 
 // Subscribe returns the messages of one topic. Subscribe before the first
@@ -108,6 +119,8 @@ func (b *Bus) Subscribe(ctx context.Context, topic string) (<-chan *message.Mess
 // the subscribers. Cancelling ctx stops it at once, dropping the queue.
 func (b *Bus) Run(ctx context.Context) error {
 	defer b.pubsub.Close()
+	stopRemote := b.remote.start(ctx)
+	defer stopRemote()
 	for {
 		select {
 		case e := <-b.queue:
@@ -141,14 +154,13 @@ func (b *Bus) report() {
 }
 
 func (b *Bus) send(e Event) {
-	payload, err := json.Marshal(e)
+	msg, err := encode(b.instance, e, watermill.NewULID())
 	if err != nil {
 		b.dropped.Add(1)
 		b.log.Error("event bus: encode", "kind", e.Kind(), "err", err)
 		return
 	}
-	msg := message.NewMessage(watermill.NewULID(), payload)
-	msg.Metadata.Set("kind", e.Kind())
+	b.remote.forward(e.Topic(), msg.Copy())
 	if err := b.pubsub.Publish(e.Topic(), msg); err != nil {
 		b.dropped.Add(1)
 		b.log.Error("event bus: publish", "kind", e.Kind(), "err", err)
@@ -161,9 +173,4 @@ func (b *Bus) send(e Event) {
 // more than once.
 func (b *Bus) Close() {
 	b.closeOnce.Do(func() { close(b.closing) })
-}
-
-// Decode returns the event a message carries.
-func Decode(msg *message.Message) (Event, error) {
-	return decodeEvent(msg.Metadata.Get("kind"), msg.Payload)
 }

@@ -1,0 +1,184 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/nats-io/nats.go"
+)
+
+// StreamConfig describes a JetStream stream to create if missing.
+type StreamConfig struct {
+	Name     string        // stream name (no dots)
+	Subjects []string      // topics it keeps
+	MaxAge   time.Duration // 0 keeps messages until deleted
+	// Duplicates is the window in which a repeated message UUID is dropped
+	// by the server (publishers with dedupe). 0 is the server's 2 minutes.
+	Duplicates time.Duration
+}
+
+// EventStream is the stream that keeps fleet events for a day.
+func EventStream() StreamConfig {
+	return StreamConfig{
+		Name:     "NETSTAGES_EVENTS",
+		Subjects: []string{TopicConn, TopicRequest, TopicPacket, TopicMail},
+		MaxAge:   24 * time.Hour,
+	}
+}
+
+// JetStream is a connection to a NATS JetStream server: it creates streams
+// and key-value buckets, and hands out watermill publishers and subscribers,
+// each on its own NATS connection (a watermill subscriber drains its
+// connection on Close). Safe for concurrent use.
+type JetStream struct {
+	url  string
+	conn *nats.Conn
+	js   nats.JetStreamContext
+	log  watermill.LoggerAdapter
+}
+
+// DialJetStream connects to the NATS server at url and checks that it has
+// JetStream.
+func DialJetStream(url string, log *slog.Logger) (*JetStream, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	conn, err := nats.Connect(url, natsOptions("netstages-admin")...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect %s: %w", url, err)
+	}
+	js, err := conn.JetStream()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bus: jetstream %s: %w", url, err)
+	}
+	if _, err := js.AccountInfo(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bus: jetstream %s: %w", url, err)
+	}
+	wl := watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill-nats"), quieter())
+	return &JetStream{url: url, conn: conn, js: js, log: wl}, nil
+}
+
+func natsOptions(name string) []nats.Option {
+	return []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+}
+
+// URL is the server address.
+func (j *JetStream) URL() string { return j.url }
+
+// Conn is the admin connection (for key-value buckets and stream queries).
+func (j *JetStream) Conn() nats.JetStreamContext { return j.js }
+
+// EnsureStream creates the stream if it does not exist yet.
+func (j *JetStream) EnsureStream(cfg StreamConfig) error {
+	if _, err := j.js.StreamInfo(cfg.Name); err == nil {
+		return nil
+	} else if !errors.Is(err, nats.ErrStreamNotFound) {
+		return fmt.Errorf("bus: stream %s: %w", cfg.Name, err)
+	}
+	_, err := j.js.AddStream(&nats.StreamConfig{
+		Name: cfg.Name, Subjects: cfg.Subjects, MaxAge: cfg.MaxAge, Duplicates: cfg.Duplicates,
+		Storage: nats.FileStorage, Retention: nats.LimitsPolicy,
+	})
+	if err != nil && !errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+		return fmt.Errorf("bus: create stream %s: %w", cfg.Name, err)
+	}
+	return nil
+}
+
+// Publisher returns a watermill publisher; with dedupe, the message UUID is
+// sent as Nats-Msg-Id so the server drops a repeat within the stream's
+// Duplicates window. Publish returns once JetStream has stored the message.
+func (j *JetStream) Publisher(dedupe bool) (*wmnats.Publisher, error) {
+	conn, err := nats.Connect(j.url, natsOptions("netstages-pub")...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect %s: %w", j.url, err)
+	}
+	pub, err := wmnats.NewPublisherWithNatsConn(conn, wmnats.PublisherPublishConfig{
+		Marshaler:         &wmnats.NATSMarshaler{},
+		SubjectCalculator: wmnats.DefaultSubjectCalculator,
+		JetStream:         wmnats.JetStreamConfig{TrackMsgId: dedupe},
+	}, j.log)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bus: publisher: %w", err)
+	}
+	return pub, nil
+}
+
+// SubscriberConfig says how a subscriber consumes a stream.
+type SubscriberConfig struct {
+	// Group, when set, makes a durable consumer shared by every subscriber
+	// with the same group, on any machine: each message goes to one of them,
+	// and the group resumes where it stopped after a restart. Empty is an
+	// ephemeral consumer that sees the whole stream from its start.
+	Group string
+	// AckWait is how long the server waits for an Ack before it redelivers
+	// the message to the group. Default 30 s.
+	AckWait time.Duration
+	// Concurrent is how many messages one subscriber handles at a time.
+	// Default 1.
+	Concurrent int
+	// MaxDeliver bounds deliveries of one message (0: unlimited).
+	MaxDeliver int
+}
+
+// Subscriber returns a watermill subscriber for cfg. Messages must be Acked
+// or Nacked (manual ack: nothing is acknowledged behind the handler's back).
+func (j *JetStream) Subscriber(cfg SubscriberConfig) (*wmnats.Subscriber, error) {
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	conn, err := nats.Connect(j.url, natsOptions("netstages-sub")...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect %s: %w", j.url, err)
+	}
+	opts := []nats.SubOpt{nats.ManualAck(), nats.AckExplicit(), nats.AckWait(cfg.AckWait), nats.DeliverAll()}
+	if cfg.MaxDeliver > 0 {
+		opts = append(opts, nats.MaxDeliver(cfg.MaxDeliver))
+	}
+	sub, err := wmnats.NewSubscriberWithNatsConn(conn, wmnats.SubscriberSubscriptionConfig{
+		Unmarshaler:      &wmnats.NATSMarshaler{},
+		SubscribersCount: max(cfg.Concurrent, 1),
+		AckWaitTimeout:   cfg.AckWait,
+		CloseTimeout:     5 * time.Second,
+		QueueGroupPrefix: cfg.Group,
+		SubjectCalculator: func(group, topic string) *wmnats.SubjectDetail {
+			return &wmnats.SubjectDetail{Primary: topic, QueueGroup: group}
+		},
+		JetStream: wmnats.JetStreamConfig{
+			SubscribeOptions: opts,
+			DurablePrefix:    cfg.Group,
+			DurableCalculator: func(group, topic string) string {
+				if group == "" {
+					return ""
+				}
+				return group + "_" + durableSafe(topic)
+			},
+		},
+	}, j.log)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bus: subscriber: %w", err)
+	}
+	return sub, nil
+}
+
+// durableSafe replaces the characters a durable name may not hold.
+func durableSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '.' || c == '*' || c == '>' || c == ' ' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// Close closes the admin connection.
+func (j *JetStream) Close() { j.conn.Close() }
