@@ -1,0 +1,171 @@
+package graphview_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+	"go.uber.org/goleak"
+
+	"netstages/actors"
+	"netstages/actors/graphview"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func graph() actors.Graph {
+	return actors.Graph{
+		Name: "demo",
+		Nodes: []actors.Node{
+			{Name: "reader", Role: actors.RoleReader, Does: "reads <bytes> & more"},
+			{Name: "handler", Role: actors.RoleHandler, Does: `says "hi"`},
+			{Name: "writer", Role: actors.RoleWriter},
+		},
+		Edges: []actors.Edge{
+			{From: "reader", To: "handler", Type: "[]demo.Chunk", Buffer: 4},
+			{From: "handler", To: "writer", Type: "[]demo.Reply", Buffer: -1},
+		},
+	}
+}
+
+func TestDOTStylesForASlide(t *testing.T) {
+	is := is.New(t)
+	dot := graphview.DOT(graphview.Pipeline{Graph: graph(), Counts: map[string]graphview.Counts{"handler": {In: 7, Out: 6, Queued: 1}}})
+	is.True(strings.Contains(dot, "rankdir=LR"))                                               // flows left to right
+	is.True(strings.Contains(dot, `fillcolor="`+graphview.RoleColor(actors.RoleReader)+`"`))   // coloured by role
+	is.True(strings.Contains(dot, "reads &lt;bytes&gt; &amp; more"))                           // HTML label text is escaped
+	is.True(strings.Contains(dot, `says &#34;hi&#34;`))                                        // quotes too
+	is.True(strings.Contains(dot, `label="[]demo.Reply (direct call)", style=dashed`))         // fused edge is dashed
+	is.True(strings.Contains(dot, `label="[]demo.Chunk (buf 4)"`))                             // edges say what flows
+	is.True(strings.Contains(dot, "in 7 | out 6 | queued 1"))                                  // counts annotate the stage
+	is.True(strings.Contains(dot, `<td bgcolor="`+graphview.RoleColor(actors.RoleWriter)+`"`)) // a legend of the roles
+	is.True(!strings.Contains(dot, graphview.RoleColor(actors.RoleFault)))                     // only roles present
+}
+
+func TestSeveralPipelinesGetBoxesAndDistinctIDs(t *testing.T) {
+	is := is.New(t)
+	g := graph()
+	dot := graphview.DOT(graphview.Pipeline{Title: "sender", Graph: g}, graphview.Pipeline{Title: "receiver", Graph: g})
+	is.True(strings.Contains(dot, "subgraph cluster_0") && strings.Contains(dot, "subgraph cluster_1")) // one box each
+	is.True(strings.Contains(dot, `"p0_reader"`) && strings.Contains(dot, `"p1_reader"`))               // same stage names, distinct nodes
+	m := graphview.Mermaid(graphview.Pipeline{Title: "sender", Graph: g}, graphview.Pipeline{Title: "receiver", Graph: g})
+	is.True(strings.Contains(m, `subgraph p0_box["sender"]`)) // Mermaid subgraphs too
+	is.True(strings.Contains(m, "p1_handler -- \"[]demo.Reply (direct call)\" --> p1_writer"))
+	is.Equal(graphview.Mermaid(graphview.Pipeline{Graph: g}), g.Mermaid()) // one plain pipeline is the foundation's Mermaid
+}
+
+func TestRenderSVGAndPNG(t *testing.T) {
+	is := is.New(t)
+	var svg, png bytes.Buffer
+	is.NoErr(graphview.Render(context.Background(), &svg, graphview.FormatSVG, graphview.Pipeline{Graph: graph()})) // lay out SVG
+	is.True(strings.Contains(svg.String(), "<svg"))                                                                 // SVG
+	for _, n := range graph().Nodes {
+		is.True(strings.Contains(svg.String(), ">"+n.Name+"<")) // every stage name is text in the picture
+	}
+	is.NoErr(graphview.Render(context.Background(), &png, graphview.FormatPNG, graphview.Pipeline{Graph: graph()})) // lay out PNG
+	is.True(bytes.HasPrefix(png.Bytes(), []byte("\x89PNG\r\n\x1a\n")))                                              // PNG signature
+	_, err := graphview.ParseFormat("gif")
+	is.True(err != nil) // unknown formats are refused
+	_, err = graphview.Layout(context.Background(), "digraph { a -> }", graphview.FormatSVG)
+	is.True(err != nil) // bad DOT is an error, not a panic
+}
+
+// run drives n items through a small pipeline counted by meter.
+func run(t *testing.T, meter *actors.Meter, n int) {
+	t.Helper()
+	p := actors.New("demo", meter)
+	src := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "makes numbers"},
+		func(ctx context.Context, out *actors.Output[int]) error {
+			for i := range n {
+				if !out.Send(i) {
+					return nil
+				}
+			}
+			return nil
+		}, 4)
+	actors.Sink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "drops them"}, src,
+		func(ctx context.Context, in *actors.Input[int]) error {
+			for range in.All() {
+			}
+			return nil
+		})
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(t *testing.T, h http.Handler, target, accept string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("GET", target, nil)
+	if accept != "" {
+		r.Header.Set("Accept", accept)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestHandlerServesPageJSONAndSVG(t *testing.T) {
+	is := is.New(t)
+	meter := actors.NewMeter()
+	shape := actors.Graph{Name: "demo", Nodes: []actors.Node{{Name: "reader", Role: actors.RoleReader}, {Name: "writer", Role: actors.RoleWriter}},
+		Edges: []actors.Edge{{From: "reader", To: "writer", Type: "int", Buffer: 4}}}
+	h := graphview.Handler(graphview.View{Title: "demo server", Meter: meter, Graph: shape})
+
+	// Before any pipeline: the given shape with zero counts.
+	var st graphview.Status
+	w := get(t, h, "/debug/stages", "")
+	is.Equal(w.Code, 200)                                                          // JSON by default
+	is.Equal(w.Header().Get("Content-Type"), "application/json")                   // as JSON
+	is.NoErr(json.Unmarshal(w.Body.Bytes(), &st))                                  // decodes
+	is.Equal(len(st.Pipelines), 1)                                                 // one view
+	is.Equal(st.Pipelines[0].Title, "demo server")                                 // titled
+	is.Equal(len(st.Pipelines[0].Stages), 2)                                       // stages of the given shape
+	is.Equal(st.Pipelines[0].Stages[0].In+st.Pipelines[0].Stages[1].In, uint64(0)) // nothing yet
+
+	run(t, meter, 10)
+	w = get(t, h, "/debug/stages?format=json", "")
+	is.NoErr(json.Unmarshal(w.Body.Bytes(), &st)) // decodes
+	is.Equal(st.Pipelines[0].Started, uint64(1))  // one pipeline ran
+	is.Equal(st.Pipelines[0].Stages[1].Name, "writer")
+	is.Equal(st.Pipelines[0].Stages[1].In, uint64(10))             // the writer counted every item
+	is.Equal(st.Pipelines[0].Graph.Nodes[0].Does, "makes numbers") // the live graph replaced the shape
+
+	w = get(t, h, "/debug/stages", "text/html,application/xhtml+xml")
+	is.Equal(w.Code, 200) // a browser gets the page
+	page := w.Body.String()
+	is.True(strings.HasPrefix(page, "<!DOCTYPE html>"))                             // a whole page
+	is.True(strings.Contains(page, "<svg"))                                         // with the picture inline
+	is.True(strings.Contains(page, "in 0 | out 10 | queued 0"))                     // annotated with counts (reader sent 10)
+	is.True(strings.Contains(page, `<tr data-stage="writer" class="role-writer">`)) // a table row per stage
+	is.True(strings.Contains(page, `<td class="in">10</td>`))                       // with its counts
+	is.True(strings.Contains(page, "format=fragment"))                              // it refreshes itself
+	is.True(!strings.Contains(page, "<?xml"))                                       // the SVG's prolog is stripped
+
+	w = get(t, h, "/debug/stages?format=fragment", "")
+	is.True(!strings.Contains(w.Body.String(), "<html"))                  // the fragment is just the live part
+	is.True(strings.Contains(w.Body.String(), `class="active">0</span>`)) // with the active count
+
+	w = get(t, h, "/debug/stages?format=svg", "")
+	is.Equal(w.Header().Get("Content-Type"), "image/svg+xml") // the picture alone
+	is.True(strings.Contains(w.Body.String(), "demo server")) // titled
+
+	w = get(t, h, "/debug/stages?format=xml", "")
+	is.Equal(w.Code, http.StatusBadRequest) // unknown format
+	r := httptest.NewRequest("POST", "/debug/stages", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	is.Equal(rec.Code, http.StatusMethodNotAllowed) // read-only
+}
+
+func TestHandlerWithoutMeterOrGraph(t *testing.T) {
+	is := is.New(t)
+	w := get(t, graphview.Handler(graphview.View{Title: "empty"}), "/debug/stages", "text/html")
+	is.Equal(w.Code, 200)                               // still a page
+	is.True(strings.Contains(w.Body.String(), "empty")) // naming the view
+}

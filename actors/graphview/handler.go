@@ -1,0 +1,207 @@
+package graphview
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"netstages/actors"
+)
+
+// View is one kind of pipeline a server runs, shown by Handler.
+type View struct {
+	// Title heads the pipeline's box; default: the graph's name.
+	Title string
+	// Meter counts every pipeline of this kind (nil: none yet).
+	Meter *actors.Meter
+	// Graph is drawn, with zero counts, until the meter has seen a
+	// pipeline; servers pass the shape they will wire (e.g. echo.Graph).
+	Graph actors.Graph
+}
+
+// Status is the live state Handler shows, and its JSON form.
+type Status struct {
+	Time      time.Time        `json:"time"`
+	Pipelines []PipelineStatus `json:"pipelines"`
+}
+
+// PipelineStatus is one View's snapshot: its graph, its active, started
+// and finished pipelines, and per-stage counts in graph order.
+type PipelineStatus struct {
+	Title string `json:"title"`
+	actors.Snapshot
+}
+
+// Handler returns the live view of views; see the package doc for what it
+// serves. It is safe for concurrent use.
+func Handler(views ...View) http.Handler {
+	return &handler{views: views, now: time.Now}
+}
+
+type handler struct {
+	views []View
+	now   func() time.Time
+
+	mu       sync.Mutex // guards the last layout, reused while counts stand still
+	lastDOT  string
+	lastSVG  []byte
+	lastFail error
+}
+
+// Status returns the views' state now.
+func (h *handler) status() Status {
+	st := Status{Time: h.now().UTC()}
+	for _, v := range h.views {
+		var snap actors.Snapshot
+		if v.Meter != nil {
+			snap = v.Meter.Snapshot()
+		}
+		if len(snap.Graph.Nodes) == 0 {
+			snap.Graph = v.Graph
+			snap.Stages = nil
+			for _, n := range v.Graph.Nodes {
+				snap.Stages = append(snap.Stages, actors.StageCount{Name: n.Name, Role: n.Role})
+			}
+		}
+		title := v.Title
+		if title == "" {
+			title = snap.Graph.Name
+		}
+		st.Pipelines = append(st.Pipelines, PipelineStatus{Title: title, Snapshot: snap})
+	}
+	return st
+}
+
+// pipelines turns a status into annotated pictures.
+func (st Status) pipelines() []Pipeline {
+	var out []Pipeline
+	for _, p := range st.Pipelines {
+		counts := make(map[string]Counts, len(p.Stages))
+		for _, s := range p.Stages {
+			counts[s.Name] = Counts{In: s.In, Out: s.Out, Queued: s.Queued}
+		}
+		out = append(out, Pipeline{Title: p.Title, Graph: p.Graph, Counts: counts,
+			Caption: activeCaption(p.Snapshot)})
+	}
+	return out
+}
+
+func activeCaption(s actors.Snapshot) string {
+	return strings.Join([]string{
+		itoa(s.Active) + " active", itoa(int(s.Started)) + " started", itoa(int(s.Finished)) + " finished",
+	}, " | ")
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "json"
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			format = "html"
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	st := h.status()
+	switch format {
+	case "json":
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(st)
+	case "svg":
+		svg, err := h.svg(r.Context(), st)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Write(svg)
+	case "html", "fragment":
+		var buf bytes.Buffer
+		page := pageData{Status: st, Fragment: format == "fragment"}
+		page.SVG, page.Err = h.inlineSVG(r.Context(), st)
+		if err := pageTemplate().Execute(&buf, page); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(buf.Bytes())
+	default:
+		http.Error(w, "format must be html, json or svg", http.StatusBadRequest)
+	}
+}
+
+// svg lays out the annotated picture, reusing the last one while nothing
+// has changed (an idle server costs no layout per refresh).
+func (h *handler) svg(ctx context.Context, st Status) ([]byte, error) {
+	dot := DOT(st.pipelines()...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if dot == h.lastDOT {
+		return h.lastSVG, h.lastFail
+	}
+	svg, err := Layout(ctx, dot, FormatSVG)
+	h.lastDOT, h.lastSVG, h.lastFail = dot, svg, err
+	return svg, err
+}
+
+// inlineSVG is the picture without its XML prolog, ready to put in a page.
+func (h *handler) inlineSVG(ctx context.Context, st Status) (template.HTML, string) {
+	svg, err := h.svg(ctx, st)
+	if err != nil {
+		return "", err.Error()
+	}
+	s := string(svg)
+	if i := strings.Index(s, "<svg"); i >= 0 {
+		s = s[i:]
+	}
+	// Graphviz writes escaped text only; the SVG is ours.
+	return template.HTML(s), ""
+}
+
+type pageData struct {
+	Status
+	Fragment bool
+	SVG      template.HTML
+	Err      string
+}
+
+// StageRow is one stage's line in the live page's table: its counts and what it does.
+type StageRow struct {
+	actors.StageCount
+	Does string
+}
+
+// Rows pairs each stage's counts with what it does.
+func (p PipelineStatus) Rows() []StageRow {
+	does := make(map[string]string, len(p.Graph.Nodes))
+	for _, n := range p.Graph.Nodes {
+		does[n.Name] = n.Does
+	}
+	rows := make([]StageRow, 0, len(p.Stages))
+	for _, s := range p.Stages {
+		rows = append(rows, StageRow{StageCount: s, Does: does[s.Name]})
+	}
+	return rows
+}
+
+func pageTemplate() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"clock": func(t time.Time) string { return t.Format("15:04:05 UTC") },
+	}).Parse(pageHTML))
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
