@@ -4,7 +4,7 @@
 //
 //	flowchart LR
 //	  reader["reader<br/>reads bytes from the client"] -- "connio.Chunk (buf 4)" --> framer
-//	  framer["framer<br/>requests (head + body); raw after CONNECT"] -- "[]proxy.Inbound (buf 4)" --> parser
+//	  framer["framer<br/>requests; streamed body pieces; raw after CONNECT"] -- "[]proxy.Inbound (buf 4)" --> parser
 //	  parser["parser<br/>-allow, target, CONNECT port"] -- "[]proxy.Request (buf 4)" --> handler
 //	  handler["handler<br/>cache · origin exchange · tunnel"] -- "[]proxy.Response (buf 4)" --> writer["writer<br/>heads; bodies and tunnels copied socket to socket"]
 //	  handler <-. "pool: keep-alive origin conns" .-> origin[(origin)]
@@ -28,9 +28,12 @@
 // the client socket as it arrives (Content-Length and chunked relayed as
 // framed, close-delimited until EOF; de-chunked for HTTP/1.0 clients), so
 // nothing is buffered whole except a copy the cache keeps, and only while
-// it stays under the cache's MaxObject. Request bodies are read whole by the
-// framer (up to Limits.MaxBodyBytes, default 16 MiB, 413 beyond) and sent
-// with Content-Length: the one place bodies are buffered.
+// it stays under the cache's MaxObject. Request bodies up to StreamThreshold
+// (64 KiB) are read whole by the framer, so the request can be sent again on
+// a fresh origin connection if a kept-alive one was dead; larger ones, and
+// every chunked one, go to a fresh origin connection piece by piece as they
+// arrive (chunked ones still coded). Limits.MaxBodyBytes (default 1 GiB)
+// bounds both (413).
 //
 // Cache: GET and HEAD are looked up (cache.Decide): a fresh entry is a hit
 // (X-Cache: HIT, Age computed), a stale one is revalidated with
@@ -45,8 +48,9 @@
 // it sends what it has, so its own writer can finish the body that flight
 // waits for.
 //
-// CONNECT: after the 200 the framer passes client bytes on raw and the
-// handler writes them to the origin; the writer copies origin bytes to the
+// CONNECT: after the CONNECT head the framer passes client bytes on raw
+// (bytes that came with the head included) and the handler writes them to
+// the origin; the writer copies origin bytes to the
 // client. When either side closes its half, the other side's write half is
 // shut (CloseWrite) and the pipeline ends once both halves are done.
 //

@@ -35,6 +35,8 @@ type handler struct {
 	// waiting for a body this connection's writer has yet to relay.
 	out    *actors.Output[[]Response]
 	queued []Response
+	in     *actors.Input[[]Request]
+	buf    []Request // the rest of the input batch being handled
 }
 
 func newHandler(conn net.Conn, cfg Config) *handler {
@@ -121,27 +123,43 @@ func (h *handler) handle(ctx context.Context, in *actors.Input[[]Request], out *
 			}
 		}
 	}()
-	h.out = out
-	for batch := range in.All() {
-		for _, r := range batch {
-			if r.IsRaw {
-				if err := h.tunnelBytes(r); err != nil {
-					return nil // the origin side is gone; the writer's copy ends too
-				}
-				continue
-			}
-			if h.closing {
-				continue
-			}
-			resp := h.serve(ctx, r)
-			h.queued = append(h.queued, resp)
-			h.closing = resp.close
-		}
-		if !h.flush() {
+	h.in, h.out = in, out
+	for {
+		r, ok := h.next()
+		switch {
+		case !ok:
 			return nil
+		case r.IsRaw:
+			if err := h.tunnelBytes(r); err != nil {
+				return nil // the origin side is gone; the writer's copy ends too
+			}
+			continue
+		case r.IsBody, h.closing:
+			continue // the body of a refused request, or input after a closing answer: dropped
 		}
+		resp := h.serve(ctx, r)
+		h.queued = append(h.queued, resp)
+		h.closing = resp.close
 	}
-	return nil
+}
+
+// next returns the next input item. Whatever has been answered is sent to
+// the writer before waiting for more input: a batch in, a batch out.
+func (h *handler) next() (Request, bool) {
+	for len(h.buf) == 0 {
+		if !h.flush() {
+			return Request{}, false
+		}
+		batch, ok := h.in.Recv()
+		if !ok {
+			return Request{}, false
+		}
+		h.buf = batch
+	}
+	r := h.buf[0]
+	h.buf[0] = Request{}
+	h.buf = h.buf[1:]
+	return r, true
 }
 
 // flush sends the queued responses to the writer; false means the
@@ -175,8 +193,11 @@ func (h *handler) serve(ctx context.Context, r Request) Response {
 		return h.errorPage(r, r.Err.Status, r.Err.Reason, true)
 	}
 	req := r.Frame.Req
-	if req.Method == "CONNECT" {
+	switch {
+	case req.Method == "CONNECT":
 		return h.connect(ctx, r)
+	case r.Streamed:
+		return h.forwardStreamed(ctx, r)
 	}
 	c := h.cfg.Cache
 	if c == nil || req.Method != "GET" && req.Method != "HEAD" {

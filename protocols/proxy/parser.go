@@ -19,6 +19,11 @@ type Request struct {
 	ConnectAddr string
 	// Err, if set, is the answer: the request is refused.
 	Err *wire.Error
+	// Streamed says the body follows in Body items (see Inbound).
+	Streamed bool
+	// Body, IsBody and BodyEnd carry a piece of a streamed body through.
+	Body            []byte
+	IsBody, BodyEnd bool
 	// Raw and IsRaw carry tunnel bytes through.
 	Raw   connio.Chunk
 	IsRaw bool
@@ -47,10 +52,13 @@ func (h *handler) parse(ctx context.Context, in *actors.Input[[]Inbound], out *a
 }
 
 func (h *handler) check(it Inbound, permitted bool) Request {
-	if it.IsRaw {
+	switch {
+	case it.IsRaw:
 		return Request{Raw: it.Raw, IsRaw: true}
+	case it.IsBody:
+		return Request{Body: it.Body, IsBody: true, BodyEnd: it.BodyEnd}
 	}
-	r := Request{Frame: it.Frame, Start: h.cfg.Now()}
+	r := Request{Frame: it.Frame, Streamed: it.Streamed, Start: h.cfg.Now()}
 	req := it.Frame.Req
 	switch {
 	case it.Frame.Err != nil:

@@ -17,7 +17,7 @@ import (
 // Defaults for Config.
 const (
 	DefaultUpstreamTimeout = 30 * time.Second
-	DefaultMaxBody         = 16 << 20 // request bodies are read whole before forwarding
+	DefaultMaxBody         = 1 << 30 // largest request body forwarded (413 beyond)
 	DefaultName            = "netstages"
 )
 
@@ -39,7 +39,7 @@ type Config struct {
 	// response head, and each wait for body bytes. Default 30s.
 	UpstreamTimeout time.Duration
 	// Limits bound client requests and origin response heads; MaxBodyBytes
-	// bounds a request body (default DefaultMaxBody; 413 beyond it).
+	// bounds a request body, streamed or not (default DefaultMaxBody; 413).
 	Limits wire.Limits
 	// Name is this proxy's pseudonym in Via. Default "netstages".
 	Name string
@@ -121,7 +121,7 @@ func Wire(conn net.Conn, cfg Config, meter *actors.Meter) (*actors.Pipeline, fun
 	p.OnInterrupt(func() { conn.Close(); h.closeAll() })
 	chunks := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads bytes from the client"},
 		connio.ReadChunks(conn, h.cfg.Buffers), channelBuffer)
-	frames := actors.Then(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "cuts requests (head + body); raw bytes after CONNECT"},
+	frames := actors.Then(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "cuts requests; body pieces; raw after CONNECT"},
 		chunks, FrameRequests(h.cfg.Limits), channelBuffer)
 	reqs := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "checks client, target, CONNECT port"},
 		frames, h.parse, channelBuffer)

@@ -84,6 +84,10 @@ type outbound struct {
 	via    string
 	body   []byte
 	extra  wire.Header // fields the proxy adds (conditional headers)
+	// streamed: the body follows the head separately; length is its
+	// Content-Length, or -1 for chunked.
+	streamed bool
+	length   int64
 }
 
 // appendRequest writes the upstream request in origin-form with Host
@@ -97,7 +101,12 @@ func (o *outbound) appendRequest(dst []byte) []byte {
 	dst = o.header.AppendTo(dst)
 	dst = o.extra.AppendTo(dst)
 	dst = wire.AppendField(dst, "Via", o.via)
-	if len(o.body) > 0 || o.method == "POST" || o.method == "PUT" || o.method == "PATCH" {
+	switch {
+	case o.streamed && o.length < 0:
+		dst = wire.AppendField(dst, "Transfer-Encoding", "chunked")
+	case o.streamed:
+		dst = wire.AppendIntField(dst, "Content-Length", o.length)
+	case len(o.body) > 0 || o.method == "POST" || o.method == "PUT" || o.method == "PATCH":
 		dst = wire.AppendIntField(dst, "Content-Length", int64(len(o.body)))
 	}
 	dst = append(dst, "\r\n"...)
@@ -144,12 +153,19 @@ func (h *handler) try(ctx context.Context, u *upConn, o *outbound) (x *exchange,
 	defer stop()
 	deadline, _ := ctx.Deadline()
 	u.SetDeadline(deadline)
-	x = &exchange{conn: u, requestTime: h.cfg.Now()}
+	requestTime := h.cfg.Now()
 	buf := o.appendRequest(make([]byte, 0, 512+len(o.body)))
 	if _, err := u.Write(buf); err != nil {
 		h.drop(u)
 		return nil, 0, fmt.Errorf("send to %s: %w", u.addr, err)
 	}
+	return h.receive(u, o.method, requestTime)
+}
+
+// receive reads the final response head; got counts the bytes that came.
+// The caller has set u's deadline.
+func (h *handler) receive(u *upConn, method string, requestTime time.Time) (x *exchange, got int, err error) {
+	x = &exchange{conn: u, requestTime: requestTime}
 	for {
 		head, n, err := u.readHead(h.cfg.Limits.MaxHeaderBytes)
 		got += n
@@ -160,7 +176,7 @@ func (h *handler) try(ctx context.Context, u *upConn, o *outbound) (x *exchange,
 			}
 			return nil, got, fmt.Errorf("response from %s: %w", u.addr, err)
 		}
-		resp, err := wire.ParseResponseHead(head, h.cfg.Limits, o.method)
+		resp, err := wire.ParseResponseHead(head, h.cfg.Limits, method)
 		if err != nil {
 			h.drop(u)
 			return nil, got, &upstreamError{status: wire.StatusBadGateway, err: fmt.Errorf("response from %s: %w", u.addr, err)}
@@ -399,4 +415,67 @@ func framing(dst []byte, r *wire.Response, dechunk bool) (out []byte, closeAfter
 		return dst, true // HTTP/1.0 client or close-delimited: the end is the close
 	}
 	return wire.AppendField(dst, "Content-Length", strconv.FormatInt(r.ContentLength, 10)), false
+}
+
+// forwardStreamed forwards a request whose body arrives in pieces after
+// its head: on a fresh origin connection (a streamed body cannot be sent a
+// second time if a kept-alive one turns out dead), head first, then each
+// piece as the framer passes it on, then the response as usual.
+func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
+	h.flush()
+	req := r.Frame.Req
+	o := h.outbound(r)
+	o.streamed, o.length = true, req.ContentLength
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.UpstreamTimeout)
+	defer cancel()
+	c, err := h.cfg.Pool.Dial(ctx, o.target.Addr())
+	var u *upConn
+	if err == nil {
+		u = newUpConn(c, o.target.Addr())
+		h.track(u)
+		u.SetWriteDeadline(h.cfg.Now().Add(h.cfg.UpstreamTimeout))
+		_, err = u.Write(o.appendRequest(make([]byte, 0, 512)))
+	} else {
+		err = fmt.Errorf("connect to %s: %w", o.target.Addr(), err)
+	}
+	requestTime := h.cfg.Now()
+	// Every piece is taken from the input, sent or not, so that the next
+	// request starts where this body ends.
+	for {
+		piece, ok := h.next()
+		if !ok {
+			if u != nil {
+				h.drop(u)
+			}
+			return h.errorPage(r, wire.StatusBadRequest, "the request body ended early", true)
+		}
+		if !piece.IsBody {
+			h.buf = append([]Request{piece}, h.buf...) // cannot happen: the framer sends the whole body first
+			break
+		}
+		if err == nil {
+			u.SetWriteDeadline(h.cfg.Now().Add(h.cfg.UpstreamTimeout))
+			if _, werr := u.Write(piece.Body); werr != nil {
+				err = fmt.Errorf("send body to %s: %w", u.addr, werr)
+			}
+		}
+		if piece.BodyEnd {
+			break
+		}
+	}
+	if err != nil {
+		if u != nil {
+			h.drop(u)
+		}
+		return h.upstreamFailed(r, err)
+	}
+	stop := context.AfterFunc(ctx, func() { u.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	deadline, _ := ctx.Deadline()
+	u.SetDeadline(deadline)
+	x, _, err := h.receive(u, o.method, requestTime)
+	if err != nil {
+		return h.upstreamFailed(r, err)
+	}
+	return h.relayResponse(r, x, req.Header, nil)
 }
