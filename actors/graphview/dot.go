@@ -73,7 +73,7 @@ func DOT(pipes ...Pipeline) string {
 	fmt.Fprintf(&b, "digraph %s {\n", quote(name))
 	b.WriteString("  rankdir=LR; newrank=true; pad=0.25; nodesep=0.35; ranksep=0.45;\n")
 	b.WriteString("  fontname=\"Helvetica\"; fontsize=13; labelloc=b;\n")
-	b.WriteString("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12, color=\"#4d4d4d\", penwidth=1.2, margin=\"0.18,0.08\"];\n")
+	b.WriteString("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12, color=\"#4d4d4d\", penwidth=1.2, margin=\"0.3,0.1\"];\n")
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\", fontcolor=\"#333333\", arrowsize=0.7];\n")
 	// Graphviz stacks the boxes of a left-to-right graph bottom-up, so
 	// write them in reverse to read top-down in the given order.
@@ -139,7 +139,7 @@ func legend(pipes []Pipeline, withTitle bool) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(`<table border="0" cellspacing="4" cellpadding="3"><tr>`)
+	b.WriteString(`<table border="0" cellspacing="6" cellpadding="5"><tr>`)
 	if withTitle {
 		fmt.Fprintf(&b, `<td><b>%s</b></td>`, esc(title(pipes[0])))
 		if pipes[0].Caption != "" {

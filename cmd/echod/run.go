@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"syscall"
 	"time"
@@ -14,20 +15,23 @@ import (
 
 	"netstages/actors"
 	"netstages/actors/bus"
+	"netstages/actors/graphview"
 	"netstages/cmd/internal/cli"
 	"netstages/protocols/echo"
 	"netstages/transport"
 )
 
 // Run is echod's whole life; ready, if not nil, receives the listening
-// address (tests use it).
+// address, then the status listener's address when -status-addr is set
+// (tests use them).
 func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
-	cmd := cli.New("echod", "[-addr 127.0.0.1:7007] [-max-conns N] [-max-line BYTES] [-grace D] [-fused] [-v]",
+	cmd := cli.New("echod", "[-addr 127.0.0.1:7007] [-status-addr 127.0.0.1:7070] [-max-conns N] [-max-line BYTES] [-grace D] [-fused] [-v]",
 		"Echo server: every line a client sends comes back unchanged.", stderr)
 	addr := cmd.Flags.String("addr", "127.0.0.1:7007", "listen address")
 	maxConns := cmd.Flags.Int("max-conns", 10000, "most simultaneous connections; more are told 'busy' and closed (0: no limit)")
 	maxLine := cmd.Flags.Int("max-line", echo.DefaultMaxLine, "longest line in bytes; a longer one gets an error and the connection closes")
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long connections may finish before they are closed")
+	statusAddr := cmd.Flags.String("status-addr", "", "serve the live stage view on this address at /debug/stages (HTML page, ?format=json, ?format=svg); off when empty")
 	fused := cmd.Flags.Bool("fused", false, "run framer, parser, handler and writer inside the reader's goroutine (1 goroutine per connection instead of 5; same stages)")
 	if code, done := cmd.Parse(args); done {
 		return code
@@ -37,6 +41,11 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	}
 	if err := cli.ListenAddr(*addr); err != nil {
 		return cmd.Usagef("-addr: %v", err)
+	}
+	if *statusAddr != "" {
+		if err := cli.ListenAddr(*statusAddr); err != nil {
+			return cmd.Usagef("-status-addr: %v", err)
+		}
 	}
 	if *maxConns < 0 || *maxLine < 2 || *grace < 0 {
 		return cmd.Usagef("-max-conns, -max-line and -grace must be positive")
@@ -64,9 +73,22 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 		Log:      log,
 		Bus:      events,
 	}
+	var statusLn net.Listener
+	if *statusAddr != "" {
+		if statusLn, err = net.Listen("tcp", *statusAddr); err != nil {
+			ln.Close()
+			return cmd.Failf("-status-addr: %v", err)
+		}
+	}
 	fmt.Fprintf(stdout, "echod: serving echo on %s (try: nc %s)\n", ln.Addr(), hostPort(ln.Addr()))
+	if statusLn != nil {
+		fmt.Fprintf(stdout, "echod: live stages on http://%s/debug/stages\n", statusLn.Addr())
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
+		if statusLn != nil {
+			ready <- statusLn.Addr().String()
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,6 +112,20 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	})
 	// Connection counter: ends when the bus closes.
 	g.Add(counter.Run, func(error) {})
+	// Status listener (-status-addr): the live stage view. Closed as soon
+	// as the group ends; it only reads the meter, so order does not matter.
+	if statusLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /debug/stages", graphview.Handler(graphview.View{Title: "echod", Meter: meter,
+			Graph: echo.Graph(echo.Config{MaxLine: *maxLine, Fused: *fused})}))
+		status := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		g.Add(func() error {
+			if err := status.Serve(statusLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}, func(error) { status.Close() })
+	}
 
 	err = g.Run()
 	c := counter.Counts()
