@@ -36,7 +36,7 @@ type origin struct {
 	count atomic.Int64
 }
 
-func startOrigin(t *testing.T, h http.HandlerFunc) *origin {
+func startOrigin(t testing.TB, h http.HandlerFunc) *origin {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +80,7 @@ type testProxy struct {
 	meter *actors.Meter
 }
 
-func startProxy(t *testing.T, tweak func(*proxy.Config)) *testProxy {
+func startProxy(t testing.TB, tweak func(*proxy.Config)) *testProxy {
 	t.Helper()
 	clk := &skewClock{}
 	c := cache.New(cache.Config{Now: clk.Now, MaxBytes: 8 << 20, MaxObject: 1 << 20})
@@ -126,3 +126,4 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+

@@ -37,8 +37,11 @@ type Entry struct {
 	// the cache keeps it and never reads it.
 	Head []byte
 
-	cc        Directives
-	varyNames []string // canonical field names listed in Vary
+	cc         Directives
+	initialAge time.Duration // corrected_initial_age (RFC 9111 §4.2.3), fixed at store time
+	life       time.Duration // freshness lifetime, before the heuristic cap
+	heuristic  bool          // life came from the heuristic (§4.2.2)
+	varyNames  []string      // canonical field names listed in Vary
 	varyVals  []string // the request's normalized values of those fields
 }
 
@@ -53,6 +56,9 @@ func NewEntry(key string, status int, reason string, header http.Header, body []
 
 func (e *Entry) index(reqHeader Fields) {
 	e.cc = ParseCacheControl(e.Header.Values("Cache-Control"))
+	// Dates are parsed once here, not on every hit.
+	e.initialAge = CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
+	e.life, e.heuristic = Lifetime(e.Status, e.Header, e.cc, e.ResponseTime, time.Duration(1<<63-1))
 	e.varyNames, e.varyVals = nil, nil
 	for _, v := range e.Header.Values("Vary") {
 		for f := range strings.SplitSeq(v, ",") {
@@ -121,13 +127,15 @@ func (e *Entry) Size() int64 {
 
 // Age is the entry's current age at now (RFC 9111 §4.2.3).
 func (e *Entry) Age(now time.Time) time.Duration {
-	return CurrentAge(e.Header, e.RequestTime, e.ResponseTime, now)
+	return e.initialAge + max(now.Sub(e.ResponseTime), 0)
 }
 
 // Lifetime is the entry's freshness lifetime (RFC 9111 §4.2.1).
 func (e *Entry) Lifetime(heuristicCap time.Duration) time.Duration {
-	life, _ := Lifetime(e.Status, e.Header, e.cc, e.ResponseTime, heuristicCap)
-	return life
+	if e.heuristic {
+		return min(e.life, heuristicCap)
+	}
+	return e.life
 }
 
 // Validators returns the values for a conditional request that revalidates
