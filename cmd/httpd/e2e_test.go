@@ -414,3 +414,17 @@ func TestChromium(t *testing.T) {
 	d.stop(t)
 	is.True(strings.Contains(d.stdout.String(), "HeadlessChrome")) // the combined log names the browser
 }
+
+func TestMaxConnsRefusesWith503(t *testing.T) {
+	is := is.New(t)
+	d := start(t, nil, "-root", docroot(t), "-max-conns", "1", "-access-log", "off")
+	held, err := net.Dial("tcp", d.addr)
+	is.NoErr(err)
+	defer held.Close()
+	io.WriteString(held, "GET /digits HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := nethttp.ReadResponse(bufio.NewReader(held), nil)
+	is.NoErr(err)
+	is.Equal(resp.StatusCode, 200) // the one allowed connection, kept alive
+	out := curl(t, "-o", "/dev/null", "-w", "%{http_code}", d.url+"/digits")
+	is.Equal(out, "503") // the next is refused, and curl reads the answer
+}

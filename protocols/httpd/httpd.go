@@ -179,11 +179,17 @@ func (s *Server) Graph() actors.Graph {
 }
 
 // Refuse answers a connection over the server's limit with 503 and closes
-// it; use it as actors.Server.Refuse.
+// it; use it as actors.Server.Refuse. Like any closing response it lingers
+// (half-close, then drain what the client sent, ≤ 1 s) so the client reads
+// the 503 rather than a reset.
 func (s *Server) Refuse(conn net.Conn) {
 	resp := s.errorResponse(nil, http.StatusServiceUnavailable, "too many connections; try again later", true)
-	conn.Write(resp.head)
-	conn.Write(resp.data)
+	if _, err := conn.Write(append(resp.head, resp.data...)); err != nil {
+		return
+	}
+	d := newDeadlines(conn, 0, 0)
+	d.closeWrite()
+	d.linger(context.Background())
 }
 
 func remoteHost(conn net.Conn) string {
