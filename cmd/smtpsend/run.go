@@ -243,10 +243,11 @@ func (o *options) send(cmd *cli.Command, cfg smtp.Config, from string, rcpts []s
 	// interrupted, which aborts the session (no QUIT).
 	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
 	// Sender: dial, greet, STARTTLS, AUTH, one message, QUIT. Returns when
-	// the server has answered QUIT or on the first failure; interrupted by
-	// cancelling its context.
+	// the server has answered QUIT or on the first failure, which ends the
+	// group (its result is the group's); interrupted by cancelling its
+	// context. It must not cancel that context itself: the signal handler
+	// would then return context.Canceled first and mask a success.
 	g.Add(func() error {
-		defer cancel()
 		var err error
 		res, err = sendOne(ctx, cfg, o, from, rcpts, raw)
 		return err

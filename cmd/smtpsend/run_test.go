@@ -44,9 +44,13 @@ func server(t *testing.T, b *smtptest.Backend) (addr, caFile string) {
 	return ln.Addr().String(), caFile
 }
 
-func runCmd(args ...string) (code int, stdout, stderr string) {
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	code = Run(args, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Logf("smtpsend exited %d; stderr:\n%s", code, errb.String())
+	}
 	return code, out.String(), errb.String()
 }
 
@@ -77,7 +81,7 @@ func TestSendsAMessageWithThreeAttachmentsOverSTARTTLSAndAUTH(t *testing.T) {
 	b := &smtptest.Backend{Users: map[string]string{"alice": "s3cret"}}
 	addr, caFile := server(t, b)
 	dir, binary := files(t)
-	code, stdout, stderr := runCmd("-server", addr, "-from", "Zoë Sender <zoe@example.com>",
+	code, stdout, stderr := runCmd(t, "-server", addr, "-from", "Zoë Sender <zoe@example.com>",
 		"-to", "Bob <bob@example.com>", "-to", "carol@example.com", "-cc", "dave@example.com", "-bcc", "hidden@example.com",
 		"-subject", "Grüße — the files you asked for",
 		"-body", filepath.Join(dir, "body.txt"), "-html", filepath.Join(dir, "body.html"),
@@ -167,10 +171,10 @@ func TestRefusalExitsOneWithTheServersReply(t *testing.T) {
 		"nobody@example.com": {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"},
 	}}
 	addr, caFile := server(t, b)
-	code, _, stderr := runCmd("-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-subject", "x", "-ca-file", caFile)
+	code, _, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-subject", "x", "-ca-file", caFile)
 	is.Equal(code, 1)                                           // failed
 	is.True(strings.Contains(stderr, "550 5.1.1 No such user")) // with the server's reply
-	code, stdout, stderr := runCmd("-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-to", "ok@example.com", "-subject", "x", "-ca-file", caFile)
+	code, stdout, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-to", "ok@example.com", "-subject", "x", "-ca-file", caFile)
 	is.Equal(code, 1) // one refused recipient is still a failure to report
 	is.True(strings.Contains(stdout, "accepted for 1 of 2"))
 	is.True(strings.Contains(stderr, "nobody@example.com refused: 550 5.1.1"))
@@ -182,10 +186,13 @@ func TestTLSFailuresAreClear(t *testing.T) {
 	b := &smtptest.Backend{Users: map[string]string{"alice": "pw"}}
 	addr, _ := server(t, b)
 	t.Setenv("SMTP_PW", "pw")
-	code, _, stderr := runCmd("-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-user", "alice", "-password-env", "SMTP_PW")
+	code, _, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-user", "alice", "-password-env", "SMTP_PW")
 	is.Equal(code, 1)                                // the test CA is not trusted by default
 	is.True(strings.Contains(stderr, "certificate")) // and it says so
-	code, _, _ = runCmd("-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-user", "alice", "-password-env", "SMTP_PW", "-insecure-skip-verify")
+	code, _, stderr = runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-user", "alice", "-password-env", "SMTP_PW", "-insecure-skip-verify")
+	if code != 0 {
+		t.Log(stderr)
+	}
 	is.Equal(code, 0) // only the explicit insecure flag skips verification
 	is.Equal(b.Messages()[0].User, "alice")
 }
@@ -201,12 +208,12 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, args := range cases {
 		is := is.New(t)
-		code, _, stderr := runCmd(args...)
+		code, _, stderr := runCmd(t, args...)
 		is.Equal(code, 2)                           // usage error
 		is.True(strings.Contains(stderr, "usage:")) // with the usage
 	}
 	is := is.New(t)
-	code, _, stderr := runCmd("-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-subject", "hi\r\nBcc: v@example.com", "-dry-run")
+	code, _, stderr := runCmd(t, "-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-subject", "hi\r\nBcc: v@example.com", "-dry-run")
 	is.Equal(code, 1) // header injection refused before anything is sent
 	is.True(strings.Contains(stderr, "CR, LF"))
 }

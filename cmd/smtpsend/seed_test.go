@@ -28,7 +28,7 @@ func TestSEEDBugsAreAbsent(t *testing.T) {
 	is.NoErr(os.WriteFile(filepath.Join(dir, "photo.jpg"), big, 0o600))
 	is.NoErr(os.WriteFile(filepath.Join(dir, "data.xyz"), []byte("no type known for .xyz"), 0o600))
 	subject := "Привет, 世界 🌍 — ça marche"
-	code, stdout, stderr := runCmd("-server", addr, "-from", "student@example.com", "-to", "prof@example.com",
+	code, stdout, stderr := runCmd(t, "-server", addr, "-from", "student@example.com", "-to", "prof@example.com",
 		"-subject", subject, "-attach", filepath.Join(dir, "photo.jpg"), "-attach", filepath.Join(dir, "data.xyz"), "-ca-file", caFile)
 	is.Equal(code, 0) // the whole session completed, QUIT included
 	is.True(strings.Contains(stdout, "250"))
