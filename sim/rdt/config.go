@@ -57,8 +57,9 @@ type Config struct {
 	InitialRTO time.Duration
 	// MinRTO and MaxRTO clamp the RTO; defaults 200 ms and 60 s.
 	MinRTO, MaxRTO time.Duration
-	// MaxRetries is how many timeouts in a row abort the connection with
-	// ETIMEDOUT; default 12. Dial gives up after 6 SYNs.
+	// MaxRetries is how many times one packet may time out before the
+	// connection aborts with ETIMEDOUT, and how many SYNs Dial sends;
+	// default 12.
 	MaxRetries int
 	// Settle makes the sender wait until the current instant has settled
 	// before it decides what to send, so that under testing/synctest every

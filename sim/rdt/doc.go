@@ -35,7 +35,7 @@
 // sees the same state, and sends the same packets, in every run.
 //
 // Ending: the sender pipeline's arq stage returns when both FINs are
-// acknowledged (after a TIME-WAIT of two RTOs), after Close once its FIN is
+// acknowledged (after a TIME-WAIT of four RTOs, extended while the peer keeps resending), after Close once its FIN is
 // acknowledged and two RTOs pass (an RST tells a peer that has not finished),
 // on an RST, or after MaxRetries timeouts in a row (ETIMEDOUT). Then the
 // receiver pipeline is stopped and the socket released; Conn.Done closes.

@@ -78,7 +78,7 @@ func (w *world) pipe(t *testing.T) (client, server net.Conn, stop func()) {
 func TestConnPassesNettestOverALosslessLink(t *testing.T) {
 	for _, arq := range []rdt.ARQ{rdt.SelectiveRepeat, rdt.GoBackN, rdt.StopAndWait, rdt.Perfect} {
 		t.Run(string(arq), func(t *testing.T) {
-			w := newWorld(t, 1, rdt.Config{ARQ: arq}, sim.Faults{}, sim.Faults{})
+			w := newWorld(t, 1, rdt.Config{ARQ: arq, MinRTO: 20 * time.Millisecond}, sim.Faults{}, sim.Faults{})
 			defer w.net.Close()
 			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 				c1, c2, stop = w.pipe(t)

@@ -31,23 +31,27 @@ type outSeg struct {
 	sentAt  time.Time
 	expires time.Time
 	retx    bool // sent more than once: never an RTT sample (Karn)
+	tries   int  // timeouts of this packet
 	acked   bool
 }
 
 // sender is the state of the ARQ stage; only that stage's goroutine touches
 // it.
 type sender struct {
-	c          *Conn
-	cfg        Config
-	base, next uint32
-	segs       []*outSeg // sequence numbers base .. next-1
-	peerWnd    int
-	inflight   int // payload bytes in segs not yet acknowledged
-	rto        rtoEstimator
-	retries    int
-	finQueued  bool
-	finAcked   bool
-	linger     time.Time // when set, the connection ends then
+	c               *Conn
+	cfg             Config
+	base, next      uint32
+	segs            []*outSeg // sequence numbers base .. next-1
+	peerWnd         int
+	inflight        int // payload bytes in segs not yet acknowledged
+	rto             rtoEstimator
+	finQueued       bool
+	finAcked        bool
+	linger          time.Time // when set, the connection ends then
+	lastAckTimeouts int       // timeouts while only our FIN is outstanding after the peer's
+	heard           bool      // a segment from the peer arrived in this batch
+	lastHeard       time.Time // when the one before arrived
+	gap             time.Duration
 }
 
 func newSender(c *Conn, peerWindow int, rtt time.Duration) *sender {
@@ -161,10 +165,18 @@ func (s *sender) arq(ctx context.Context, in *actors.Input[[]event], out *actors
 func (s *sender) step(evs []event) []wire {
 	now := time.Now()
 	var out []wire
+	s.heard = false
 	for _, e := range evs {
 		if e.ack != nil {
 			s.onAck(*e.ack, now)
+			s.heard = true
 		}
+	}
+	if s.heard {
+		if !s.lastHeard.IsZero() {
+			s.gap = now.Sub(s.lastHeard)
+		}
+		s.lastHeard = now
 	}
 	out = s.onTimers(now, out)
 	out = s.fill(now, out)
@@ -196,7 +208,6 @@ func (s *sender) onAck(seg Segment, now time.Time) {
 		slid = true
 	}
 	if slid {
-		s.retries = 0
 		if s.cfg.ARQ != SelectiveRepeat && len(s.segs) > 0 {
 			s.segs[0].expires = now.Add(s.rto.rto) // restart the one timer for the new base
 		}
@@ -235,7 +246,10 @@ func (s *sender) noteRTO(now time.Time, sample time.Duration) {
 }
 
 // onTimers resends what timed out: every packet in flight for go-back-N and
-// stop-and-wait, only the expired ones for selective repeat.
+// stop-and-wait, only the expired ones for selective repeat. The shared RTO
+// backs off (RFC 6298 5.5) when the oldest packet times out; under selective
+// repeat another packet that times out backs off on its own, so one loss
+// does not inflate the timers of the packets behind it.
 func (s *sender) onTimers(now time.Time, out []wire) []wire {
 	if s.cfg.ARQ == Perfect || len(s.segs) == 0 {
 		return out
@@ -253,32 +267,39 @@ func (s *sender) onTimers(now time.Time, out []wire) []wire {
 	if len(expired) == 0 {
 		return out
 	}
-	s.retries++
-	s.rto.backoff()
-	s.noteRTO(now, 0)
+	if expired[0] == s.segs[0] {
+		s.rto.backoff()
+		s.noteRTO(now, 0)
+	}
 	s.c.mu.Lock()
 	s.c.stats.Timeouts++
 	s.c.stats.Retransmits += uint64(len(expired))
 	s.c.mu.Unlock()
-	switch {
-	case s.lastAck() && s.retries > min(lastAckRetries, s.cfg.MaxRetries):
-		s.c.fail(errOver) // everything was delivered both ways; the peer is gone
-		return out
-	case s.retries > s.cfg.MaxRetries:
-		s.c.fail(fmt.Errorf("%d timeouts in a row: %w", s.retries, syscall.ETIMEDOUT))
-		return out
-	}
-	for _, o := range expired {
-		o.retx, o.sentAt, o.expires = true, now, now.Add(s.rto.rto)
+	for i, o := range expired {
+		// Go-back-N resends the window on the oldest packet's timer: only
+		// that packet timed out. Selective repeat: each expired one did.
+		if i == 0 || s.cfg.ARQ == SelectiveRepeat {
+			o.tries++
+		}
+		if o.tries > s.cfg.MaxRetries {
+			// Give up, and say so: a peer still waiting gets an RST
+			// rather than waiting for ever.
+			if s.lastAck() {
+				s.c.fail(errOver) // every byte was acknowledged both ways; only our FIN is unconfirmed
+			} else {
+				s.c.fail(fmt.Errorf("packet %d timed out %d times: %w", o.seq, o.tries, syscall.ETIMEDOUT))
+			}
+			return append(out, wire{seg: Segment{Kind: KindRST}})
+		}
+		wait := s.rto.rto
+		if o != s.segs[0] && s.cfg.ARQ == SelectiveRepeat {
+			wait = s.rto.clamp(s.rto.rto << min(o.tries, 16))
+		}
+		o.retx, o.sentAt, o.expires = true, now, now.Add(wait)
 		out = append(out, wire{seg: Segment{Kind: o.kind, Seq: o.seq, Payload: o.payload}})
 	}
 	return out
 }
-
-// lastAckRetries is how often a connection in LAST-ACK (the peer's FIN
-// received, every byte acknowledged, only our FIN outstanding) resends its
-// FIN before it ends anyway: the peer has everything and has likely gone.
-const lastAckRetries = 3
 
 // lastAck says whether only our FIN is outstanding after the peer's FIN.
 func (s *sender) lastAck() bool {
@@ -370,7 +391,11 @@ func (s *sender) control(now time.Time, out []wire) []wire {
 			c.err = errReset
 		}
 	case s.finAcked && (c.peerFin || c.closed) && s.linger.IsZero():
-		s.linger = now.Add(2 * s.rto.rto)
+		s.linger = now.Add(timeWaitRTOs * s.rto.rto)
+	case s.finAcked && c.peerFin && s.heard && now.Before(s.linger):
+		// TIME-WAIT and the peer is still resending (our ACKs are being
+		// lost): stay past its next two backed-off retries (2+4 gaps).
+		s.linger = now.Add(max(timeWaitRTOs*s.rto.rto, 7*s.gap))
 	case !s.linger.IsZero() && !now.Before(s.linger):
 		if !c.peerFin {
 			out = append(out, wire{seg: Segment{Kind: KindRST}})
@@ -387,6 +412,10 @@ func (s *sender) control(now time.Time, out []wire) []wire {
 	c.stats.Segments += uint64(len(out))
 	return out
 }
+
+// timeWaitRTOs is how many RTOs a connection lingers after both FINs, to
+// acknowledge the peer's FIN again if our ACK was lost.
+const timeWaitRTOs = 4
 
 var (
 	errReset = fmt.Errorf("connection reset: %w", syscall.ECONNRESET)

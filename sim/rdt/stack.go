@@ -97,10 +97,6 @@ func (s *Stack) ListenPacket(ctx context.Context, network, addr string) (net.Pac
 	return s.host.ListenPacket(ctx, network, addr)
 }
 
-// synTries is how many SYNs Dial sends before it gives up (Linux's
-// tcp_syn_retries is 6 too).
-const synTries = 6
-
 // DialContext opens a connection to addr ("host:port"): SYN, SYNACK, then
 // the pipelines start and the first segment acknowledges the SYNACK. SYNs are
 // resent with exponential backoff from InitialRTO; the SYN's RTT is the first
@@ -124,7 +120,7 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 	stop := context.AfterFunc(ctx, func() { sock.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	rto := s.cfg.InitialRTO
-	for try := range synTries {
+	for try := range s.cfg.MaxRetries {
 		sent := time.Now()
 		if err := sock.Send(raddr, Segment{Kind: KindSYN, Window: uint32(s.cfg.RcvBuf)}.Append(nil)); err != nil {
 			return nil, opErr(err)
@@ -165,7 +161,7 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 		}
 		rto = min(2*rto, s.cfg.MaxRTO)
 	}
-	return nil, opErr(fmt.Errorf("no answer to %d SYNs: %w", synTries, syscall.ETIMEDOUT))
+	return nil, opErr(fmt.Errorf("no answer to %d SYNs: %w", s.cfg.MaxRetries, syscall.ETIMEDOUT))
 }
 
 // Listen binds addr and accepts connections on it. Every connection's
