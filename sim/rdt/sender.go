@@ -38,20 +38,19 @@ type outSeg struct {
 // sender is the state of the ARQ stage; only that stage's goroutine touches
 // it.
 type sender struct {
-	c               *Conn
-	cfg             Config
-	base, next      uint32
-	segs            []*outSeg // sequence numbers base .. next-1
-	peerWnd         int
-	inflight        int // payload bytes in segs not yet acknowledged
-	rto             rtoEstimator
-	finQueued       bool
-	finAcked        bool
-	linger          time.Time // when set, the connection ends then
-	lastAckTimeouts int       // timeouts while only our FIN is outstanding after the peer's
-	heard           bool      // a segment from the peer arrived in this batch
-	lastHeard       time.Time // when the one before arrived
-	gap             time.Duration
+	c          *Conn
+	cfg        Config
+	base, next uint32
+	segs       []*outSeg // sequence numbers base .. next-1
+	peerWnd    int
+	inflight   int // payload bytes in segs not yet acknowledged
+	rto        rtoEstimator
+	finQueued  bool
+	finAcked   bool
+	linger     time.Time // when set, the connection ends then
+	heard      bool      // a segment from the peer arrived in this batch
+	lastHeard  time.Time // when the one before arrived
+	gap        time.Duration
 }
 
 func newSender(c *Conn, peerWindow int, rtt time.Duration) *sender {
