@@ -126,15 +126,38 @@ type SubscriberConfig struct {
 	Concurrent int
 	// MaxDeliver bounds deliveries of one message (0: unlimited).
 	MaxDeliver int
+	// NakDelay is how long a Nacked message waits before it is delivered
+	// again; 0 is at once.
+	NakDelay time.Duration
+}
+
+// Subscriber is a watermill subscriber on its own NATS connection.
+type Subscriber struct {
+	*wmnats.Subscriber
+	closed <-chan struct{}
+}
+
+// Close stops the subscriptions and waits (up to 10 s) until the
+// connection has drained and closed.
+func (s *Subscriber) Close() error {
+	err := s.Subscriber.Close()
+	select {
+	case <-s.closed:
+	case <-time.After(10 * time.Second):
+		return errors.Join(err, errors.New("bus: subscriber connection did not close"))
+	}
+	return err
 }
 
 // Subscriber returns a watermill subscriber for cfg. Messages must be Acked
 // or Nacked (manual ack: nothing is acknowledged behind the handler's back).
-func (j *JetStream) Subscriber(cfg SubscriberConfig) (*wmnats.Subscriber, error) {
+func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	conn, err := nats.Connect(j.url, natsOptions("netstages-sub")...)
+	closed := make(chan struct{})
+	conn, err := nats.Connect(j.url, append(natsOptions("netstages-sub"),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect %s: %w", j.url, err)
 	}
@@ -148,6 +171,7 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*wmnats.Subscriber, error)
 		AckWaitTimeout:   cfg.AckWait,
 		CloseTimeout:     5 * time.Second,
 		QueueGroupPrefix: cfg.Group,
+		NakDelay:         nakDelay(cfg.NakDelay),
 		SubjectCalculator: func(group, topic string) *wmnats.SubjectDetail {
 			return &wmnats.SubjectDetail{Primary: topic, QueueGroup: group}
 		},
@@ -166,7 +190,14 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*wmnats.Subscriber, error)
 		conn.Close()
 		return nil, fmt.Errorf("bus: subscriber: %w", err)
 	}
-	return sub, nil
+	return &Subscriber{Subscriber: sub, closed: closed}, nil
+}
+
+func nakDelay(d time.Duration) wmnats.Delay {
+	if d <= 0 {
+		return nil
+	}
+	return wmnats.NewStaticDelay(d)
 }
 
 // durableSafe replaces the characters a durable name may not hold.

@@ -1,0 +1,334 @@
+package outbox_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+	"go.uber.org/goleak"
+
+	"netstages/actors/bus"
+	"netstages/actors/bus/embedded"
+	"netstages/protocols/smtp/outbox"
+)
+
+// The test binary doubles as a worker process for the crash tests.
+const workerEnv = "NETSTAGES_OUTBOX_TEST_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) != "" {
+		os.Exit(workerMain())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	testAckWait  = 2 * time.Second
+	testNakDelay = 200 * time.Millisecond
+)
+
+func workerConfig(js *bus.JetStream, smtpAddr, name string) outbox.Config {
+	return outbox.Config{
+		JetStream: js, Server: smtpAddr, Name: name, AckWait: testAckWait, NakDelay: testNakDelay,
+		Retry: outbox.Backoff{MaxRetries: 4, Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+	}
+}
+
+// workerMain runs one worker until SIGTERM, then prints its stats as JSON.
+// NETSTAGES_OUTBOX_CRASH_AFTER names a Message-ID after whose recorded
+// delivery the process SIGKILLs itself, before the ack.
+func workerMain() int {
+	js, err := bus.DialJetStream(os.Getenv("NETSTAGES_OUTBOX_NATS"), nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer js.Close()
+	cfg := workerConfig(js, os.Getenv("NETSTAGES_OUTBOX_SMTP"), os.Getenv(workerEnv))
+	if crash := os.Getenv("NETSTAGES_OUTBOX_CRASH_AFTER"); crash != "" {
+		cfg.AfterSent = func(id string) {
+			if id == crash {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {} // the signal is on its way
+			}
+		}
+	}
+	w, err := outbox.NewWorker(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-w.Running()
+		fmt.Println("running")
+	}()
+	if err := w.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	line, _ := json.Marshal(w.Stats())
+	fmt.Println(string(line))
+	return 0
+}
+
+// worker is a worker subprocess.
+type worker struct {
+	cmd   *exec.Cmd
+	lines chan string
+}
+
+func startWorker(t *testing.T, name, natsURL, smtpAddr, crashAfter string) *worker {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), workerEnv+"="+name, "NETSTAGES_OUTBOX_NATS="+natsURL,
+		"NETSTAGES_OUTBOX_SMTP="+smtpAddr, "NETSTAGES_OUTBOX_CRASH_AFTER="+crashAfter)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{cmd: cmd, lines: make(chan string, 16)}
+	go func() {
+		defer close(w.lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			w.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	select {
+	case l := <-w.lines:
+		if l != "running" {
+			t.Fatalf("worker %s said %q", name, l)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("worker %s did not start", name)
+	}
+	return w
+}
+
+// stop ends a worker with SIGTERM and returns its stats.
+func (w *worker) stop(t *testing.T) outbox.Stats {
+	t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var st outbox.Stats
+	for l := range w.lines {
+		if err := json.Unmarshal([]byte(l), &st); err != nil {
+			t.Fatalf("worker output %q: %v", l, err)
+		}
+	}
+	if err := w.cmd.Wait(); err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	return st
+}
+
+// kill SIGKILLs a worker and waits until it is gone.
+func (w *worker) kill(t *testing.T) {
+	t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.cmd.Wait()
+}
+
+// fixture is a NATS server, a connection to it, a publisher and a sink.
+type fixture struct {
+	srv  *embedded.Server
+	js   *bus.JetStream
+	sink *sink
+	smtp string
+}
+
+func newFixture(t *testing.T, s *sink) *fixture {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	js, err := bus.DialJetStream(srv.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(js.Close)
+	if err := js.EnsureStream(outbox.Stream()); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{srv: srv, js: js, sink: s, smtp: s.start(t)}
+}
+
+// enqueue stores n messages m00..m(n-1) addressed to m00@example.net...
+func (f *fixture) enqueue(t *testing.T, prefix string, n int) []string {
+	t.Helper()
+	pub, err := f.js.Publisher(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pub.Close() }()
+	ids := make([]string, n)
+	for i := range n {
+		to := fmt.Sprintf("%s%02d@example.net", prefix, i)
+		id, err := outbox.Enqueue(pub, "sender@example.org", []string{to}, message(fmt.Sprintf("%s%02d@example.org", prefix, i), to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+// settled says whether the workers' consumer has nothing left to deliver
+// or acknowledge.
+func (f *fixture) settled() bool {
+	info, err := f.js.Conn().ConsumerInfo(outbox.Stream().Name, "outbox_netstages_outbox")
+	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+}
+
+func (f *fixture) exactlyOnce(t *testing.T, ids []string) {
+	t.Helper()
+	eventually(t, 60*time.Second, "every message delivered and acked", func() bool {
+		return f.sink.distinct() == len(ids) && f.settled()
+	})
+	got := f.sink.snapshot()
+	for _, id := range ids {
+		if got[id] != 1 {
+			t.Errorf("message %s accepted %d times, want exactly once", id, got[id])
+		}
+	}
+}
+
+func TestWorkerKilledMidDeliveryLosesNothingAndSendsNothingTwice(t *testing.T) {
+	is := is.New(t)
+	s := newSink()
+	s.holdRcpt = "kill03@example.net" // the 4th message's RCPT waits for the kill
+	f := newFixture(t, s)
+	ids := f.enqueue(t, "kill", 8)
+	w1 := startWorker(t, "w1", f.srv.URL(), f.smtp, "")
+	select {
+	case <-s.held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker never reached the 4th message")
+	}
+	w1.kill(t) // SIGKILL in the middle of the SMTP transaction
+	s.unhold()
+	is.Equal(s.count(ids[3]), 0) // the killed transaction delivered nothing
+	w2 := startWorker(t, "w2", f.srv.URL(), f.smtp, "")
+	f.exactlyOnce(t, ids)
+	st := w2.stop(t)
+	is.Equal(st.Sent, uint64(8-3))    // the restarted worker sent the rest, the 4th included
+	is.Equal(st.Takeovers, uint64(1)) // it took over the dead worker's claim on the 4th
+}
+
+func TestWorkerKilledBetweenSentAndAckDoesNotResend(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, newSink())
+	ids := f.enqueue(t, "ack", 6)
+	w1 := startWorker(t, "w1", f.srv.URL(), f.smtp, ids[2]) // dies after recording the 3rd, before its ack
+	is.True(w1.cmd.Wait() != nil)                           // it SIGKILLed itself after the 3rd message's delivery was recorded
+	eventually(t, 10*time.Second, "the 3rd message accepted", func() bool { return f.sink.count(ids[2]) == 1 })
+	w2 := startWorker(t, "w2", f.srv.URL(), f.smtp, "")
+	f.exactlyOnce(t, ids)
+	st := w2.stop(t)
+	is.Equal(st.Duplicates, uint64(1)) // the redelivered 3rd was found in the ledger and not sent again
+	is.Equal(st.Sent, uint64(3))       // the restarted worker sent the other three
+}
+
+func TestTemporaryFailureIsRetriedAndPermanentOneIsDeadLettered(t *testing.T) {
+	is := is.New(t)
+	s := newSink()
+	s.tempFail["temp@example.net"] = 2 // two 451s, then accepted
+	s.reject["bad@example.net"] = true // 554 at the end of data
+	f := newFixture(t, s)
+	pub, err := f.js.Publisher(true)
+	is.NoErr(err)
+	defer func() { is.NoErr(pub.Close()) }()
+	ok, err := outbox.Enqueue(pub, "a@example.org", []string{"ok@example.net"}, message("ok@example.org", "ok@example.net"))
+	is.NoErr(err)
+	temp, err := outbox.Enqueue(pub, "a@example.org", []string{"temp@example.net"}, message("temp@example.org", "temp@example.net"))
+	is.NoErr(err)
+	bad, err := outbox.Enqueue(pub, "a@example.org", []string{"bad@example.net"}, message("bad@example.org", "bad@example.net"))
+	is.NoErr(err)
+	_, err = outbox.Enqueue(pub, "a@example.org", []string{"ok@example.net"}, message("ok@example.org", "ok@example.net"))
+	is.NoErr(err) // the same Message-ID again: JetStream keeps it once
+
+	deadSub, err := f.js.Subscriber(bus.SubscriberConfig{})
+	is.NoErr(err)
+	defer func() { is.NoErr(deadSub.Close()) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dead, err := deadSub.Subscribe(ctx, outbox.DeadTopic)
+	is.NoErr(err)
+
+	cfg := workerConfig(f.js, f.smtp, "in-process")
+	if testing.Verbose() {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	w, err := outbox.NewWorker(cfg)
+	is.NoErr(err)
+	var wg sync.WaitGroup
+	wg.Go(func() { is.NoErr(w.Run(ctx)) })
+	defer wg.Wait()
+	defer cancel()
+
+	select {
+	case msg := <-dead:
+		msg.Ack()
+		it, err := outbox.DecodeItem(msg.Payload)
+		is.NoErr(err)
+		is.Equal(it.MessageID, bad) // the refused message is the dead letter
+		reason := msg.Metadata.Get(outbox.ReasonKey)
+		is.True(strings.Contains(reason, "554") && strings.Contains(reason, "refused by policy")) // with the server's reason
+	case <-time.After(30 * time.Second):
+		info, err := f.js.Conn().ConsumerInfo(outbox.Stream().Name, "outbox_netstages_outbox")
+		t.Fatalf("no dead letter; sink %v, consumer %+v %v, stats %+v", s.snapshot(), info, err, w.Stats())
+	}
+	eventually(t, 30*time.Second, "ok and temp delivered", func() bool { return f.sink.count(ok) == 1 && f.sink.count(temp) == 1 })
+	eventually(t, 10*time.Second, "consumer settled", f.settled)
+	is.Equal(s.rcptCount("temp@example.net"), 3) // two refusals, then accepted: retried with backoff
+	is.Equal(s.count(ok), 1)                     // enqueued twice, sent once
+	is.Equal(s.count(bad), 0)                    // never accepted
+	st := w.Stats()
+	is.Equal(st.Sent, uint64(2))      // ok and temp
+	is.Equal(st.Temporary, uint64(2)) // the two 451s
+	is.Equal(st.Dead, uint64(1))      // bad
+
+	// A copy of an already sent message published without dedupe (as after
+	// the stream's Duplicates window) is stopped by the ledger.
+	raw, err := f.js.Publisher(false)
+	is.NoErr(err)
+	defer func() { is.NoErr(raw.Close()) }()
+	it, err := outbox.NewItem("a@example.org", []string{"ok@example.net"}, message("ok@example.org", "ok@example.net"))
+	is.NoErr(err)
+	is.NoErr(outbox.Publish(raw, it))
+	eventually(t, 10*time.Second, "the copy handled", func() bool { return w.Stats().Duplicates == 1 && f.settled() })
+	is.Equal(s.count(ok), 1) // still once
+}
+
+func TestEnqueueRefusesMessagesWithoutMessageID(t *testing.T) {
+	is := is.New(t)
+	_, err := outbox.NewItem("a@example.org", []string{"b@example.net"}, []byte("Subject: x\r\n\r\nbody\r\n"))
+	is.True(err != nil) // no Message-ID: no idempotency key
+	_, err = outbox.NewItem("a@example.org", nil, message("x@y", "b@example.net"))
+	is.True(err != nil) // no recipients
+	_, err = outbox.DecodeItem([]byte(`{"schema":99}`))
+	is.True(err != nil) // a future schema is refused
+}

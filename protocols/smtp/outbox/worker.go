@@ -1,0 +1,336 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"netstages/actors/bus"
+	"netstages/protocols/smtp"
+	"netstages/transport"
+)
+
+// Backoff is the Retry middleware's exponential backoff for temporary
+// failures (4xx replies, connection errors), within one delivery.
+type Backoff struct {
+	MaxRetries int           // retries after the first attempt; default 4
+	Initial    time.Duration // first wait; default 500 ms
+	Max        time.Duration // longest wait; default 10 s
+	Multiplier float64       // growth per retry; default 2
+}
+
+// Config configures a Worker.
+type Config struct {
+	// JetStream is the connection the outbox lives on.
+	JetStream *bus.JetStream
+	// Server is the SMTP server ("host:port") every message goes to.
+	Server string
+	// Network dials the server; default real sockets.
+	Network transport.Network
+	// SMTP configures the client sessions (TLS, AUTH, timeouts).
+	SMTP smtp.Config
+	// Name identifies the worker in the ledger and in events; default
+	// host name and process id.
+	Name string
+	// Group is the durable consumer the workers share; default "outbox".
+	Group string
+	// AckWait is how long JetStream waits for a worker to finish a message
+	// before giving it to another. Every delivery, retries included, ends
+	// within AckWait*3/4. Default 2 minutes.
+	AckWait time.Duration
+	// NakDelay is how long a message waits before it is delivered again
+	// after its retries ran out, or while another attempt holds it.
+	// Default 5 s.
+	NakDelay time.Duration
+	// Retry is the backoff for temporary failures.
+	Retry Backoff
+	// LedgerTTL is how long the "already sent" records are kept; default
+	// 7 days. It must exceed how long a message can wait in the outbox.
+	LedgerTTL time.Duration
+	// Events, when not nil, receives a bus.MailDone per outcome.
+	Events *bus.Bus
+	// Log receives the worker's and watermill's logs; nil discards.
+	Log *slog.Logger
+	// AfterSent, when not nil, is called after a delivery is recorded in
+	// the ledger and before the message is acknowledged (fault tests kill
+	// the process here).
+	AfterSent func(messageID string)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Network == nil {
+		c.Network = &transport.System{}
+	}
+	if c.Name == "" {
+		h, _ := os.Hostname()
+		c.Name = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+	if c.Group == "" {
+		c.Group = "outbox"
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 2 * time.Minute
+	}
+	if c.NakDelay <= 0 {
+		c.NakDelay = 5 * time.Second
+	}
+	if c.Retry.MaxRetries <= 0 {
+		c.Retry.MaxRetries = 4
+	}
+	if c.Retry.Initial <= 0 {
+		c.Retry.Initial = 500 * time.Millisecond
+	}
+	if c.Retry.Max <= 0 {
+		c.Retry.Max = 10 * time.Second
+	}
+	if c.Retry.Multiplier < 1 {
+		c.Retry.Multiplier = 2
+	}
+	if c.LedgerTTL <= 0 {
+		c.LedgerTTL = 7 * 24 * time.Hour
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Stats counts a worker's outcomes.
+type Stats struct {
+	Sent       uint64 `json:"sent"`       // accepted by the server
+	Duplicates uint64 `json:"duplicates"` // redelivered but already sent: not sent again
+	Temporary  uint64 `json:"temporary"`  // attempts that failed temporarily (retried)
+	Dead       uint64 `json:"dead"`       // refused for good: dead-lettered
+	Takeovers  uint64 `json:"takeovers"`  // claims taken over from an attempt that died
+}
+
+// Worker delivers outbox messages: a watermill Router whose one handler
+// sends each message with the smtp client.
+type Worker struct {
+	cfg    Config
+	ledger *ledger
+	router *message.Router
+	pub    message.Publisher
+	sub    message.Subscriber
+	stats  struct{ sent, dup, temp, dead, takeover atomic.Uint64 }
+}
+
+// PermanentError is a refusal that retrying cannot fix (5xx, a bad item).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return oneLine(e.Err.Error()) }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// errBusy says another attempt holds the message; it is neither retried
+// here nor dead-lettered, only delivered again after NakDelay.
+var errBusy = errors.New("outbox: message held by another attempt")
+
+// NewWorker connects the router, the dead-letter publisher and the ledger.
+// Run starts delivering.
+func NewWorker(cfg Config) (*Worker, error) {
+	cfg = cfg.withDefaults()
+	if cfg.JetStream == nil || cfg.Server == "" {
+		return nil, errors.New("outbox: worker needs a JetStream connection and an SMTP server")
+	}
+	js := cfg.JetStream
+	if err := js.EnsureStream(Stream()); err != nil {
+		return nil, err
+	}
+	ldg, err := openLedger(js.Conn(), cfg.LedgerTTL, cfg.AckWait)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{cfg: cfg, ledger: ldg}
+	if err := w.wire(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Worker) wire() error {
+	cfg := w.cfg
+	wlog := watermill.NewSlogLogger(cfg.Log.With("component", "watermill"))
+	pub, err := cfg.JetStream.Publisher(true)
+	if err != nil {
+		return err
+	}
+	sub, err := cfg.JetStream.Subscriber(bus.SubscriberConfig{Group: cfg.Group, AckWait: cfg.AckWait, NakDelay: cfg.NakDelay})
+	if err != nil {
+		_ = pub.Close()
+		return err
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.AckWait}, wlog)
+	if err != nil {
+		_ = pub.Close()
+		_ = sub.Close()
+		return fmt.Errorf("outbox: router: %w", err)
+	}
+	poison, err := middleware.PoisonQueueWithFilter(deadPublisher{pub}, DeadTopic, isPermanent)
+	if err != nil {
+		_ = pub.Close()
+		_ = sub.Close()
+		return fmt.Errorf("outbox: poison queue: %w", err)
+	}
+	router.AddMiddleware(
+		poison, // outermost: a permanent failure goes to DeadTopic and is acked
+		w.deadline,
+		middleware.Retry{
+			MaxRetries: cfg.Retry.MaxRetries, InitialInterval: cfg.Retry.Initial,
+			MaxInterval: cfg.Retry.Max, Multiplier: cfg.Retry.Multiplier,
+			RandomizationFactor: 0.2,
+			ShouldRetry:         func(p middleware.RetryParams) bool { return !isPermanent(p.Err) && !errors.Is(p.Err, errBusy) },
+		}.Middleware,
+	)
+	router.AddConsumerHandler("outbox", Topic, sub, w.handle)
+	w.router, w.pub, w.sub = router, pub, sub
+	return nil
+}
+
+// deadline bounds one delivery, retries included, to 3/4 of AckWait, so by
+// the time JetStream gives the message to another worker this attempt has
+// ended (or its process has died).
+func (w *Worker) deadline(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		ctx, cancel := context.WithTimeout(msg.Context(), w.cfg.AckWait*3/4)
+		defer cancel()
+		msg.SetContext(ctx)
+		return h(msg)
+	}
+}
+
+// Run delivers until ctx is cancelled, then lets the message in hand
+// finish (up to AckWait) and closes the router.
+func (w *Worker) Run(ctx context.Context) error {
+	defer func() {
+		_ = w.sub.Close() // waits for the connection to drain
+		_ = w.pub.Close()
+	}()
+	if err := w.router.Run(ctx); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
+}
+
+// Running is closed once the router is consuming.
+func (w *Worker) Running() chan struct{} { return w.router.Running() }
+
+// Stats returns the counts so far.
+func (w *Worker) Stats() Stats {
+	return Stats{Sent: w.stats.sent.Load(), Duplicates: w.stats.dup.Load(), Temporary: w.stats.temp.Load(),
+		Dead: w.stats.dead.Load(), Takeovers: w.stats.takeover.Load()}
+}
+
+// handle delivers one message: claim it in the ledger, send it, record it
+// as sent, and only then let the router ack it.
+func (w *Worker) handle(msg *message.Message) error {
+	it, err := DecodeItem(msg.Payload)
+	if err != nil {
+		w.stats.dead.Add(1)
+		return &PermanentError{Err: err}
+	}
+	c, state, err := w.ledger.begin(it.MessageID, w.cfg.Name)
+	switch {
+	case err != nil:
+		return err // NATS trouble: retried
+	case state == alreadySent:
+		w.stats.dup.Add(1)
+		w.event(it, "duplicate", 0, "already sent")
+		return nil
+	case state == busy:
+		return errBusy
+	}
+	if c.takeover {
+		w.stats.takeover.Add(1)
+		w.cfg.Log.Warn("outbox: taking over a message whose last attempt died; it may have been delivered",
+			"message_id", it.MessageID)
+	}
+	res, err := w.deliver(msg.Context(), it)
+	if err != nil {
+		return w.failed(it, c, err)
+	}
+	reply := fmt.Sprintf("%d %s", res.Reply.Code, res.Reply.Text())
+	if err := w.ledger.sent(c, w.cfg.Name, oneLine(reply)); err != nil {
+		// Delivered but not recorded: ack anyway; a redelivery would resend.
+		w.cfg.Log.Error("outbox: delivered but could not record it", "message_id", it.MessageID, "err", err)
+	}
+	if w.cfg.AfterSent != nil {
+		w.cfg.AfterSent(it.MessageID)
+	}
+	w.stats.sent.Add(1)
+	w.event(it, "sent", 250, reply)
+	return nil
+}
+
+// failed releases the claim and classifies the error.
+func (w *Worker) failed(it Item, c claim, err error) error {
+	if rerr := w.ledger.release(c); rerr != nil {
+		w.cfg.Log.Warn("outbox: release claim", "message_id", it.MessageID, "err", rerr)
+	}
+	var se *smtp.Error
+	if errors.As(err, &se) && !se.Temporary() {
+		w.stats.dead.Add(1)
+		w.event(it, "dead", se.Code, se.Error())
+		return &PermanentError{Err: err}
+	}
+	w.stats.temp.Add(1)
+	code := 0
+	if se != nil {
+		code = se.Code
+	}
+	w.event(it, "retry", code, err.Error())
+	return fmt.Errorf("outbox: %s: %w", it.MessageID, err)
+}
+
+// deliver runs one SMTP session for the message.
+func (w *Worker) deliver(ctx context.Context, it Item) (*smtp.Result, error) {
+	c, err := smtp.Dial(ctx, w.cfg.Network, w.cfg.Server, w.cfg.SMTP)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Send(ctx, it.From, it.To, it.Data)
+	if cerr := c.Close(); err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		w.cfg.Log.Debug("outbox: QUIT", "err", cerr) // the message is already accepted
+	}
+	return res, err
+}
+
+func (w *Worker) event(it Item, outcome string, code int, reply string) {
+	if w.cfg.Events == nil {
+		return
+	}
+	w.cfg.Events.Publish(bus.MailDone{Worker: w.cfg.Name, MessageID: it.MessageID, Outcome: outcome,
+		Code: code, Reply: oneLine(reply), At: time.Now().UTC()})
+}
+
+// deadPublisher gives a dead letter its own de-duplication id: the
+// Message-ID alone would be dropped by JetStream as a repeat of the
+// enqueued message in the same stream.
+type deadPublisher struct{ message.Publisher }
+
+func (d deadPublisher) Publish(topic string, msgs ...*message.Message) error {
+	for _, m := range msgs {
+		m.UUID = "dead:" + m.UUID
+	}
+	return d.Publisher.Publish(topic, msgs...)
+}
+
+// isPermanent says whether err should go to the dead-letter topic.
+func isPermanent(err error) bool {
+	var pe *PermanentError
+	return errors.As(err, &pe)
+}
+
+// oneLine keeps a reason fit for a NATS header.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
