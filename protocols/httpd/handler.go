@@ -76,6 +76,9 @@ func (s *Server) serve(r *Request, close bool) Response {
 		return s.errorResponse(r, http.StatusNotFound, "no such file", close)
 	}
 	if src, ok := s.cached(rel); ok {
+		if r.Slash { // "file/" names a directory that is not there, as on Unix
+			return s.errorResponse(r, http.StatusNotFound, "not a directory", close)
+		}
 		return s.serveFile(r, src, close)
 	}
 	f, err := s.open(rel)
@@ -90,9 +93,9 @@ func (s *Server) serve(r *Request, close bool) Response {
 	if fi.IsDir() {
 		return s.serveDir(r, f, rel, close)
 	}
-	if !fi.Mode().IsRegular() {
+	if !fi.Mode().IsRegular() || r.Slash {
 		f.Close()
-		return s.errorResponse(r, http.StatusNotFound, "not a regular file", close)
+		return s.errorResponse(r, http.StatusNotFound, "not a directory or regular file", close)
 	}
 	return s.serveFile(r, fileSource(r.Path, f, fi), close)
 }

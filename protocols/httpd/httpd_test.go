@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -57,6 +58,9 @@ func docroot(t *testing.T) string {
 		big[i] = byte(i % 251)
 	}
 	os.WriteFile(filepath.Join(dir, "big"), big, 0o644)
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	os.Symlink("hello.txt", filepath.Join(dir, "inside-link"))
 	os.Symlink("/etc/passwd", filepath.Join(dir, "abs-link"))
 	os.Symlink("../../../../../../etc/passwd", filepath.Join(dir, "rel-escape"))
@@ -172,6 +176,9 @@ func TestFiles(t *testing.T) {
 			{"head", strings.Replace(get("/hello.txt"), "GET", "HEAD", 1), "HEAD", 200, "", map[string]string{"Content-Length": "13"}},
 			{"big file", get("/big"), "GET", 200, "", map[string]string{"Content-Length": "102400"}},
 			{"missing", get("/nope"), "GET", 404, "", map[string]string{"Content-Type": "text/html; charset=utf-8"}},
+			{"file with a slash", get("/hello.txt/"), "GET", 404, "", nil},
+			{"FIFO neither blocks nor serves", get("/fifo"), "GET", 404, "", nil},
+			{"big file with a slash", get("/big/"), "GET", 404, "", nil},
 			{"dir redirect", get("/sub?x=1"), "GET", 301, "", map[string]string{"Location": "/sub/?x=1"}},
 			{"redirect escaped", get("/dir%20with%20space"), "GET", 301, "", map[string]string{"Location": "/dir%20with%20space/"}},
 			{"index", get("/sub/"), "GET", 200, "<h1>sub</h1>\n", nil},
@@ -236,6 +243,7 @@ func TestListing(t *testing.T) {
 
 		resps, bodies = exchange(t, n, addr, get("/"))
 		is.True(!strings.Contains(bodies[0], "abs-link"))   // links leading outside are not listed
+		is.True(!strings.Contains(bodies[0], "fifo"))       // nor what is not served
 		is.True(strings.Contains(bodies[0], "inside-link")) // links inside are
 		is.True(!strings.Contains(bodies[0], `href="../"`)) // no parent at the root
 		is.Equal(resps[0].StatusCode, 200)

@@ -45,14 +45,16 @@ func (s *Server) listing(r *Request, dir *os.File, close bool) Response {
 		if err != nil {
 			continue // gone since ReadDir
 		}
-		isDir := fi.IsDir()
+		kind := fi
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			target, err := s.statBelow(r.Path, de.Name())
-			if err != nil {
+			if kind, err = s.statBelow(r.Path, de.Name()); err != nil {
 				continue // leads outside the root, or nowhere: not served, not listed
 			}
-			isDir = target.IsDir()
 		}
+		if !kind.IsDir() && !kind.Mode().IsRegular() {
+			continue // FIFOs, sockets, devices are not served, so not listed
+		}
+		isDir := kind.IsDir()
 		entries = append(entries, Entry{Name: de.Name(), Dir: isDir, Size: fi.Size(), ModTime: fi.ModTime().UTC().Truncate(time.Second)})
 	}
 	slices.SortFunc(entries, func(a, b Entry) int {
