@@ -1,7 +1,7 @@
 # netstages: `make test` is the whole suite, as CI runs it (.ci/run).
 GO ?= go
 # Debian packages the end-to-end tests drive as real peers.
-DEB_PACKAGES := netcat-openbsd strace curl python3 chromium
+DEB_PACKAGES := netcat-openbsd strace curl python3 tcpdump chromium
 
 .PHONY: test deps vet lint unit fuzz bench
 

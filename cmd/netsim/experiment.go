@@ -101,11 +101,12 @@ type report struct {
 	Server     rdt.Stats      `json:"server"`
 	Error      string         `json:"error,omitempty"`
 	records    []sim.Record
+	start      time.Time      // the network's start, for pcap timestamps
 	graphs     []actors.Graph // the client→server link and the client's sender and receiver
 }
 
 func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim "+proto, "[-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-corrupt P] [-rate R] [-arq saw|gbn|sr|perfect] [-window N] [-seed N] [-json] [-trace FILE.mmd]",
+	cmd := cli.New("netsim "+proto, "[-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-corrupt P] [-rate R] [-arq saw|gbn|sr|perfect] [-window N] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap]",
 		experimentAbout(proto), stderr)
 	faults := linkFlags(cmd.Flags)
 	arq := cmd.Flags.String("arq", "sr", "reliable transport: saw, gbn, sr or perfect")
@@ -118,6 +119,7 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
 	trace := cmd.Flags.String("trace", "", "write a Mermaid sequence diagram of the first packets to this file")
 	traceN := cmd.Flags.Int("trace-n", 60, "how many packets the -trace diagram shows")
+	pcapFile := cmd.Flags.String("pcap", "", "write every packet on the link to this pcap file (IPv4/UDP synthesized), drops to FILE.drops.txt")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -136,9 +138,14 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 		return cmd.Usagef("-bytes must be positive")
 	}
 	sc := scenario{Proto: proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: *mss, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout}
-	rep := run(sc, *trace != "")
+	rep := run(sc, *trace != "" || *pcapFile != "")
 	if *trace != "" {
 		if err := writeTrace(*trace, rep.records, *traceN); err != nil {
+			return cmd.Failf("%v", err)
+		}
+	}
+	if *pcapFile != "" {
+		if err := writePcap(*pcapFile, rep); err != nil {
 			return cmd.Failf("%v", err)
 		}
 	}
@@ -167,6 +174,7 @@ func experimentAbout(proto string) string {
 func run(sc scenario, keep bool) report {
 	rep := report{Scenario: sc}
 	nw := sim.New(sim.Config{Seed: sc.Seed, Trace: keep, KeepPayloads: keep})
+	rep.start = nw.Start()
 	defer nw.Close()
 	link, err := nw.Connect("client", "server", sc.Faults, sc.Faults)
 	if err != nil {

@@ -28,7 +28,7 @@ func TestTransferReportsAndTraces(t *testing.T) {
 	trace := filepath.Join(t.TempDir(), "t.mmd")
 	var stdout, stderr bytes.Buffer
 	code := Run([]string{"transfer", "-bytes", "32768", "-loss", "0.1", "-latency", "1ms", "-min-rto", "20ms",
-		"-arq", "gbn", "-seed", "3", "-json", "-trace", trace, "-trace-n", "200"}, &stdout, &stderr)
+		"-arq", "gbn", "-seed", "3", "-json", "-trace", trace, "-trace-n", "200", "-pcap", trace + ".pcap"}, &stdout, &stderr)
 	is.Equal(code, 0) // transfer checked out
 	var rep report
 	is.NoErr(json.Unmarshal(stdout.Bytes(), &rep)) // JSON report
@@ -40,6 +40,12 @@ func TestTransferReportsAndTraces(t *testing.T) {
 	is.NoErr(err)                                              // trace written
 	is.True(strings.HasPrefix(string(mmd), "sequenceDiagram")) // Mermaid
 	is.True(strings.Contains(string(mmd), "client-xserver"))   // a lost packet drawn as lost
+	capture, err := os.ReadFile(trace + ".pcap")
+	is.NoErr(err)                    // pcap written
+	is.True(len(capture) > 24+16*10) // a header and packets
+	drops, err := os.ReadFile(trace + ".pcap.drops.txt")
+	is.NoErr(err)                                             // drop report written
+	is.True(strings.Contains(string(drops), "dropped: loss")) // listing the losses
 }
 
 func TestEchoExperimentAndBadFlags(t *testing.T) {

@@ -7,8 +7,34 @@ import (
 	"strings"
 
 	"netstages/sim"
+	"netstages/sim/pcap"
 	"netstages/sim/rdt"
 )
+
+// writePcap writes the run's packets to path and its drops to
+// path.drops.txt.
+func writePcap(path string, rep report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pcap.Write(f, rep.start, rep.records); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	d, err := os.Create(path + ".drops.txt")
+	if err != nil {
+		return err
+	}
+	if err := pcap.WriteDrops(d, rep.records); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
 
 // writeTrace writes a Mermaid sequence diagram of the first n packets, in
 // send order, each labelled with its rdt segment; lost packets are drawn as

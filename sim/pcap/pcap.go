@@ -1,0 +1,170 @@
+// Package pcap writes sim link transcripts as a pcap capture that Wireshark
+// and tcpdump open: every packet that entered a link, at its send time, with
+// synthesized IPv4 and UDP headers (LINKTYPE_RAW, nanosecond timestamps),
+// and a side report of the ones the link dropped.
+//
+// Hosts get addresses 10.0.0.1, 10.0.0.2, … in the sorted order of their
+// names, so the same transcript always gives the same bytes. Timestamps are
+// the network's start time plus each record's send offset: under
+// testing/synctest the start is the bubble's fixed epoch, so a run's capture
+// is byte-identical every time.
+//
+// It has no state; Write and WriteDrops are safe for concurrent use on
+// different writers. Limits: payloads over 65,507 bytes (the most a UDP/IPv4
+// datagram holds) are refused.
+package pcap
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"netstages/sim"
+)
+
+const (
+	magicNanos  = 0xa1b23c4d // pcap with nanosecond timestamps
+	linkTypeRaw = 101        // raw IPv4/IPv6, no link-layer header
+	snapLen     = 65535
+	maxPayload  = 65535 - 20 - 8
+)
+
+// Addresses maps every host named in recs to an IPv4 address, by sorted name.
+func Addresses(recs []sim.Record) map[string]net.IP {
+	var hosts []string
+	for _, r := range recs {
+		for _, a := range []string{r.From, r.To} {
+			h, _, _ := net.SplitHostPort(a)
+			if !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	slices.Sort(hosts)
+	ips := make(map[string]net.IP, len(hosts))
+	for i, h := range hosts {
+		ips[h] = net.IPv4(10, 0, byte((i+1)>>8), byte(i+1)).To4()
+	}
+	return ips
+}
+
+// Write writes recs, in send order, as a pcap capture. Records need their
+// payloads (sim.Config.KeepPayloads).
+func Write(w io.Writer, start time.Time, recs []sim.Record) error {
+	recs = sorted(recs)
+	ips := Addresses(recs)
+	bw := bufio.NewWriter(w)
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], magicNanos)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], snapLen)
+	binary.LittleEndian.PutUint32(hdr[20:], linkTypeRaw)
+	bw.Write(hdr)
+	for _, r := range recs {
+		pkt, err := datagram(r, ips)
+		if err != nil {
+			return err
+		}
+		t := start.Add(r.Sent)
+		rec := make([]byte, 16)
+		binary.LittleEndian.PutUint32(rec[0:], uint32(t.Unix()))
+		binary.LittleEndian.PutUint32(rec[4:], uint32(t.Nanosecond()))
+		binary.LittleEndian.PutUint32(rec[8:], uint32(len(pkt)))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(len(pkt)))
+		bw.Write(rec)
+		bw.Write(pkt)
+	}
+	return bw.Flush()
+}
+
+// WriteDrops writes one line per dropped packet, in send order: the index
+// on its link direction, the time, the endpoints and the reason.
+func WriteDrops(w io.Writer, recs []sim.Record) error {
+	bw := bufio.NewWriter(w)
+	for _, r := range sorted(recs) {
+		if r.Drop != "" {
+			fmt.Fprintf(bw, "%v #%d %s > %s %d B dropped: %s\n", r.Sent, r.N, r.From, r.To, r.Size, r.Drop)
+		}
+	}
+	return bw.Flush()
+}
+
+func sorted(recs []sim.Record) []sim.Record {
+	recs = slices.Clone(recs)
+	slices.SortStableFunc(recs, func(a, b sim.Record) int {
+		if a.Sent != b.Sent {
+			return int(a.Sent - b.Sent)
+		}
+		if a.From != b.From {
+			if a.From < b.From {
+				return -1
+			}
+			return 1
+		}
+		return int(a.N) - int(b.N)
+	})
+	return recs
+}
+
+// datagram synthesizes the IPv4 and UDP headers around a record's payload.
+func datagram(r sim.Record, ips map[string]net.IP) ([]byte, error) {
+	if len(r.Payload) > maxPayload {
+		return nil, fmt.Errorf("pcap: packet #%d of %s is %d bytes, over %d", r.N, r.From, len(r.Payload), maxPayload)
+	}
+	src, sport, err := split(r.From, ips)
+	if err != nil {
+		return nil, err
+	}
+	dst, dport, err := split(r.To, ips)
+	if err != nil {
+		return nil, err
+	}
+	total := 20 + 8 + len(r.Payload)
+	b := make([]byte, 28, total)
+	b[0] = 0x45 // IPv4, 20-byte header
+	binary.BigEndian.PutUint16(b[2:], uint16(total))
+	binary.BigEndian.PutUint16(b[4:], uint16(r.N)) // identification: the index on the link
+	b[8] = 64                                      // TTL
+	b[9] = 17                                      // UDP
+	copy(b[12:16], src)
+	copy(b[16:20], dst)
+	binary.BigEndian.PutUint16(b[10:], checksum(b[:20]))
+	binary.BigEndian.PutUint16(b[20:], sport)
+	binary.BigEndian.PutUint16(b[22:], dport)
+	binary.BigEndian.PutUint16(b[24:], uint16(8+len(r.Payload)))
+	// UDP checksum 0: "no checksum", allowed over IPv4 (RFC 768).
+	return append(b, r.Payload...), nil
+}
+
+func split(addr string, ips map[string]net.IP) (net.IP, uint16, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pcap: %w", err)
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pcap: bad port in %q", addr)
+	}
+	return ips[h], uint16(port), nil
+}
+
+// checksum is the RFC 1071 Internet checksum.
+func checksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
