@@ -35,6 +35,9 @@ type scenario struct {
 	Bytes   int           `json:"bytes"`
 	MinRTO  time.Duration `json:"min_rto,omitempty"`
 	Timeout time.Duration `json:"-"`
+	// Settle makes the run reproducible to the byte under testing/synctest
+	// (see sim.Config.Settle); the CLI, on the wall clock, leaves it off.
+	Settle bool `json:"-"`
 }
 
 // linkFlags registers the fault flags on fs and returns a function that
@@ -173,7 +176,7 @@ func experimentAbout(proto string) string {
 // for why the CLI does not run on virtual time.
 func run(sc scenario, keep bool) report {
 	rep := report{Scenario: sc}
-	nw := sim.New(sim.Config{Seed: sc.Seed, Trace: keep, KeepPayloads: keep})
+	nw := sim.New(sim.Config{Seed: sc.Seed, Trace: keep, KeepPayloads: keep, Settle: sc.Settle})
 	rep.start = nw.Start()
 	defer nw.Close()
 	link, err := nw.Connect("client", "server", sc.Faults, sc.Faults)
@@ -181,7 +184,7 @@ func run(sc scenario, keep bool) report {
 		rep.Error = err.Error()
 		return rep
 	}
-	cfg := rdt.Config{ARQ: sc.ARQ, Window: sc.Window, MSS: sc.MSS, MinRTO: sc.MinRTO}
+	cfg := rdt.Config{ARQ: sc.ARQ, Window: sc.Window, MSS: sc.MSS, MinRTO: sc.MinRTO, Settle: sc.Settle}
 	serverStats := make(chan rdt.Stats, 1)
 	scfg := cfg
 	scfg.OnDone = func(st rdt.Stats) { serverStats <- st }

@@ -8,9 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/matryer/is"
 
+	"netstages/sim"
+	"netstages/sim/pcap"
 	"netstages/sim/rdt"
 )
 
@@ -69,4 +73,40 @@ func TestSweepWritesOneRowPerRun(t *testing.T) {
 	is.NoErr(err)            // CSV
 	is.Equal(len(rows), 1+6) // header + 3 losses × 2 schemes
 	is.Equal(rows[0][0], "proto")
+}
+
+// runTwice runs one scenario under synctest and returns its JSON report and
+// pcap.
+func reportAndPcap(t *testing.T, sc scenario) (string, []byte) {
+	var js string
+	var capture []byte
+	synctest.Test(t, func(t *testing.T) {
+		rep := run(sc, true)
+		b, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js = string(b)
+		var buf bytes.Buffer
+		if err := pcap.Write(&buf, rep.start, rep.records); err != nil {
+			t.Fatal(err)
+		}
+		capture = buf.Bytes()
+	})
+	return js, capture
+}
+
+func TestSameSeedGivesByteIdenticalReportAndPcap(t *testing.T) {
+	is := is.New(t)
+	sc := scenario{Proto: "echo", Seed: 7, ARQ: rdt.SelectiveRepeat, Window: 16, MSS: 1200, Bytes: 30000, Settle: true,
+		Faults:  sim.Faults{Latency: 10 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.1, Duplicate: 0.05, Reorder: 0.05, Corrupt: 0.05, MTU: 1500},
+		Timeout: time.Minute}
+	r1, p1 := reportAndPcap(t, sc)
+	r2, p2 := reportAndPcap(t, sc)
+	sc.Seed = 8
+	r3, _ := reportAndPcap(t, sc)
+	is.True(strings.Contains(r1, `"ok":true`)) // the echo checked out
+	is.Equal(r1, r2)                           // same seed: byte-identical JSON report
+	is.True(bytes.Equal(p1, p2))               // and pcap
+	is.True(r1 != r3)                          // another seed: other fates
 }
