@@ -464,3 +464,22 @@ func TestOriginSendingExtraBytesIsNotReused(t *testing.T) {
 	}
 	is.Equal(len(accepted), 2) // a fresh origin connection the second time
 }
+
+// A refused upload still gets its answer: the proxy reads and drops the
+// rest of the body for a moment instead of resetting the connection.
+func TestRefusedUploadGetsItsAnswer(t *testing.T) {
+	is := is.New(t)
+	p := startProxy(t, func(c *proxy.Config) { c.Permit = func(net.Addr) bool { return false } })
+	for range 5 {
+		c, err := net.Dial("tcp", p.addr)
+		is.NoErr(err)
+		body := strings.Repeat("u", 4<<20)
+		// The whole upload is written before the answer is read, as a
+		// simple client does; the write may fail once the proxy stops reading.
+		fmt.Fprintf(c, "POST http://127.0.0.1:1/up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		is.NoErr(err) // the answer arrives, not a reset
+		is.Equal(resp.StatusCode, 403)
+		c.Close()
+	}
+}

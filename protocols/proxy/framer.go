@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 
 	"netstages/actors"
 	"netstages/actors/connio"
@@ -228,5 +230,18 @@ func FrameRequests(lim wire.Limits) actors.StageFunc[connio.Chunk, []Inbound] {
 			}
 		}
 		return nil
+	}
+}
+
+// read is the reader stage: connio.ReadChunks, except that the deadline
+// the writer sets for a lingering close ends it cleanly.
+func (h *handler) read(read actors.SourceFunc[connio.Chunk]) actors.SourceFunc[connio.Chunk] {
+	return func(ctx context.Context, out *actors.Output[connio.Chunk]) error {
+		err := read(ctx, out)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && h.lingering.Load() {
+			return nil
+		}
+		return err
 	}
 }

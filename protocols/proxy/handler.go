@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"netstages/actors"
@@ -23,11 +24,12 @@ type handler struct {
 	cfg  Config
 	conn net.Conn
 
-	mu      sync.Mutex
-	live    map[*upConn]struct{}
-	pending map[*body]struct{}
-	tunnel  *upConn
-	closing bool
+	mu        sync.Mutex
+	live      map[*upConn]struct{}
+	pending   map[*body]struct{}
+	tunnel    *upConn
+	closing   bool
+	lingering atomic.Bool // the writer is draining before the close
 
 	// The handler stage's output and the responses it has not sent yet:
 	// hits are batched, but whatever is queued goes out before the handler

@@ -120,7 +120,7 @@ func Wire(conn net.Conn, cfg Config, meter *actors.Meter) (*actors.Pipeline, fun
 	p := actors.New("proxy", meter)
 	p.OnInterrupt(func() { conn.Close(); h.closeAll() })
 	chunks := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads bytes from the client"},
-		connio.ReadChunks(conn, h.cfg.Buffers), channelBuffer)
+		h.read(connio.ReadChunks(conn, h.cfg.Buffers)), channelBuffer)
 	frames := actors.Then(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "cuts requests; body pieces; raw after CONNECT"},
 		chunks, FrameRequests(h.cfg.Limits), channelBuffer)
 	reqs := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "checks client, target, CONNECT port"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"netstages/actors"
 	"netstages/actors/bus"
@@ -32,7 +33,11 @@ func (h *handler) write(ctx context.Context, in *actors.Input[[]Response]) error
 			}
 			if r.close {
 				abortRest(batch[i+1:])
-				return fw.Flush()
+				if err := fw.Flush(); err != nil {
+					return fmt.Errorf("write: %w", err)
+				}
+				h.linger(in)
+				return nil
 			}
 		}
 		if in.Pending() == 0 {
@@ -113,4 +118,27 @@ func (h *handler) logDone(r Response, n int64) {
 	}
 	h.cfg.Bus.Publish(bus.RequestDone{Server: "proxy", RemoteHost: remote, Time: r.start, Method: r.method,
 		Target: r.target, Proto: r.proto, Status: r.status, Bytes: n, Duration: h.cfg.Now().Sub(r.start)})
+}
+
+// lingerTime bounds the lingering close.
+const lingerTime = time.Second
+
+// linger ends a connection after its last response without destroying
+// that response: the write side is shut (the FIN follows the response), and
+// what the client still sends is read and dropped for at most lingerTime,
+// because closing with unread bytes would reset the connection and the
+// client could lose the response (a 403 or 413 to an upload, say). The
+// stages upstream keep reading and drop everything once the handler has
+// answered with close.
+func (h *handler) linger(in *actors.Input[[]Response]) {
+	cw, ok := h.conn.(transport.CloseWriter)
+	if !ok {
+		return
+	}
+	h.lingering.Store(true)
+	cw.CloseWrite()
+	h.conn.SetReadDeadline(h.cfg.Now().Add(lingerTime))
+	for batch := range in.All() {
+		abortRest(batch)
+	}
 }

@@ -42,7 +42,7 @@ type Entry struct {
 	life       time.Duration // freshness lifetime, before the heuristic cap
 	heuristic  bool          // life came from the heuristic (§4.2.2)
 	varyNames  []string      // canonical field names listed in Vary
-	varyVals  []string // the request's normalized values of those fields
+	varyVals   []string      // the request's normalized values of those fields
 }
 
 // NewEntry builds an entry for a response to a request with header
