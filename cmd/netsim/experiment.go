@@ -26,18 +26,18 @@ import (
 // scenario is one experiment's settings: the link's faults (both ways),
 // the transport, and the workload.
 type scenario struct {
-	Proto   string        `json:"proto"` // "transfer" or "echo"
-	Seed    uint64        `json:"seed"`
-	Faults  sim.Faults    `json:"faults"`
-	ARQ     rdt.ARQ       `json:"arq"`
-	Window  int           `json:"window"`
-	MSS     int           `json:"mss"`
-	Bytes   int           `json:"bytes"`
-	MinRTO  time.Duration `json:"min_rto,omitempty"`
-	Timeout time.Duration `json:"-"`
+	Proto   string        `json:"proto" toml:"proto"` // "transfer" or "echo"
+	Seed    uint64        `json:"seed" toml:"seed"`
+	Faults  sim.Faults    `json:"faults" toml:"faults"`
+	ARQ     rdt.ARQ       `json:"arq" toml:"arq"`
+	Window  int           `json:"window" toml:"window"`
+	MSS     int           `json:"mss" toml:"mss"`
+	Bytes   int           `json:"bytes" toml:"bytes"`
+	MinRTO  time.Duration `json:"min_rto,omitempty" toml:"min_rto"`
+	Timeout time.Duration `json:"-" toml:"timeout"`
 	// Settle makes the run reproducible to the byte under testing/synctest
 	// (see sim.Config.Settle); the CLI, on the wall clock, leaves it off.
-	Settle bool `json:"-"`
+	Settle bool `json:"-" toml:"-"`
 }
 
 // linkFlags registers the fault flags on fs and returns a function that
@@ -109,7 +109,7 @@ type report struct {
 }
 
 func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim "+proto, "[-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-corrupt P] [-rate R] [-arq saw|gbn|sr|perfect] [-window N] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap]",
+	cmd := cli.New("netsim "+proto, "[-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-corrupt P] [-rate R] [-arq saw|gbn|sr|perfect] [-window N] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap] [-scenario FILE.toml]",
 		experimentAbout(proto), stderr)
 	faults := linkFlags(cmd.Flags)
 	arq := cmd.Flags.String("arq", "sr", "reliable transport: saw, gbn, sr or perfect")
@@ -123,11 +123,19 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 	trace := cmd.Flags.String("trace", "", "write a Mermaid sequence diagram of the first packets to this file")
 	traceN := cmd.Flags.Int("trace-n", 60, "how many packets the -trace diagram shows")
 	pcapFile := cmd.Flags.String("pcap", "", "write every packet on the link to this pcap file (IPv4/UDP synthesized), drops to FILE.drops.txt")
+	scenarioFile := cmd.Flags.String("scenario", "", "read the whole experiment (link faults, transport, workload) from this TOML file instead of the flags")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
+	}
+	if *scenarioFile != "" {
+		sc, err := loadScenario(*scenarioFile, proto, cmd.Flags)
+		if err != nil {
+			return cmd.Usagef("%v", err)
+		}
+		return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *asJSON)
 	}
 	f, err := faults()
 	if err != nil {
@@ -141,18 +149,23 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 		return cmd.Usagef("-bytes must be positive")
 	}
 	sc := scenario{Proto: proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: *mss, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout}
-	rep := run(sc, *trace != "" || *pcapFile != "")
-	if *trace != "" {
-		if err := writeTrace(*trace, rep.records, *traceN); err != nil {
+	return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *asJSON)
+}
+
+// finish runs the scenario and writes what was asked for.
+func finish(cmd *cli.Command, sc scenario, stdout io.Writer, trace string, traceN int, pcapFile string, asJSON bool) int {
+	rep := run(sc, trace != "" || pcapFile != "")
+	if trace != "" {
+		if err := writeTrace(trace, rep.records, traceN); err != nil {
 			return cmd.Failf("%v", err)
 		}
 	}
-	if *pcapFile != "" {
-		if err := writePcap(*pcapFile, rep); err != nil {
+	if pcapFile != "" {
+		if err := writePcap(pcapFile, rep); err != nil {
 			return cmd.Failf("%v", err)
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(rep)
@@ -352,10 +365,17 @@ func describe(f sim.Faults) string {
 		add("corrupt %g", f.Corrupt)
 	}
 	if f.Rate > 0 {
-		add("rate %d bit/s queue %d", f.Rate, f.Queue)
+		q := f.Queue
+		if q <= 0 {
+			q = 64
+		}
+		add("rate %d bit/s queue %d", f.Rate, q)
 	}
 	if f.MTU > 0 {
 		add("mtu %d", f.MTU)
+	}
+	for _, o := range f.Down {
+		add("down %v–%v", o.From, o.To)
 	}
 	return strings.Join(parts, ", ")
 }

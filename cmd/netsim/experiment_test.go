@@ -110,3 +110,40 @@ func TestSameSeedGivesByteIdenticalReportAndPcap(t *testing.T) {
 	is.True(bytes.Equal(p1, p2))               // and pcap
 	is.True(r1 != r3)                          // another seed: other fates
 }
+
+func TestScenarioFile(t *testing.T) {
+	is := is.New(t)
+	path := filepath.Join(t.TempDir(), "run.toml")
+	os.WriteFile(path, []byte(`proto = "transfer"
+seed = 3
+arq = "sr"
+window = 8
+bytes = 20000
+min_rto = "20ms"
+[faults]
+latency = "1ms"
+loss = 0.1
+[faults.burst]
+p = 0.05
+r = 0.5
+h = 0.5
+k = 1.0
+[[faults.down]]
+from = "0s"
+to = "5ms"
+`), 0o644)
+	var stdout, stderr bytes.Buffer
+	is.Equal(Run([]string{"transfer", "-scenario", path, "-json"}, &stdout, &stderr), 0) // the file describes a run that checks out
+	var rep report
+	is.NoErr(json.Unmarshal(stdout.Bytes(), &rep))
+	is.Equal(rep.Scenario.Seed, uint64(3))                       // from the file
+	is.Equal(rep.Scenario.Faults.Latency, time.Millisecond)      // durations as strings
+	is.Equal(rep.Scenario.Faults.Burst.R, 0.5)                   // nested tables
+	is.Equal(rep.Scenario.Faults.Down[0].To, 5*time.Millisecond) // arrays of tables
+	is.True(rep.Links[0].Dropped["down"] > 0)                    // the SYN sent during the outage was dropped
+
+	is.Equal(Run([]string{"transfer", "-scenario", path, "-loss", "0.2"}, &stdout, &stderr), 2) // file and flags: usage error
+	is.Equal(Run([]string{"echo", "-scenario", path}, &stdout, &stderr), 2)                     // a transfer file for echo
+	os.WriteFile(path, []byte("proto = \"transfer\"\nlos = 0.1\n"), 0o644)
+	is.Equal(Run([]string{"transfer", "-scenario", path}, &stdout, &stderr), 2) // unknown key
+}
