@@ -446,3 +446,34 @@ func TestGreetingTimeout(t *testing.T) {
 	is.True(errors.As(err, &te)) // the silent server is given up on
 	is.Equal(te.Command, "greeting")
 }
+
+func TestEightBitAndSMTPUTF8AreDeclared(t *testing.T) {
+	is := is.New(t)
+	b := &backend{}
+	addr := startServer(t, b, serverOpts{})
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err)
+	defer c.Close()
+	ctx := context.Background()
+	_, err = c.Send(ctx, "zoë@example.com", []string{"bob@example.com"}, []byte("Subject: x\r\n\r\ncafé\r\n"))
+	is.NoErr(err) // the server offers SMTPUTF8 and 8BITMIME
+	got := b.Messages()[0]
+	is.True(got.Opts.UTF8)                      // MAIL … SMTPUTF8
+	is.Equal(string(got.Opts.Body), "8BITMIME") // MAIL … BODY=8BITMIME for an 8-bit body
+	is.Equal(got.From, "zoë@example.com")
+	is.Equal(got.Opts.Size, int64(len("Subject: x\r\n\r\ncafé\r\n"))) // SIZE= declared
+
+	// A server without SMTPUTF8: a non-ASCII address is refused before MAIL.
+	plain := scripted(t, func(c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "220 old.test\r\n")
+		expect(t, r, "EHLO")
+		io.WriteString(c, "250-old.test\r\n250 8BITMIME\r\n")
+		expect(t, r, "QUIT")
+		io.WriteString(c, "221 bye\r\n")
+	})
+	c2, err := dial(t, plain, smtp.Config{})
+	is.NoErr(err)
+	_, err = c2.Send(ctx, "zoë@example.com", []string{"bob@example.com"}, []byte(testMsg))
+	is.True(errors.Is(err, smtp.ErrNeedsSMTPUTF8))
+	is.NoErr(c2.Close()) // the session went on to a clean QUIT
+}
