@@ -11,6 +11,10 @@
 //	  session["session<br/>state machine: EHLO … QUIT"] -- "[]smtp.Command (buf 4)" --> writer["writer<br/>writes commands and dot-stuffed data"]
 //	  Send(["Client.Send"]) -. "jobs" .-> session
 //
+// With Config.Fused the framer and parser run inside the reader's goroutine
+// and the writer inside the session's (actors.Fused): the same stages and
+// graph, two goroutines instead of five.
+//
 // The session is a state machine written as state functions (type stateFn
 // func(*session) stateFn): greeting → EHLO (→ HELO) → STARTTLS → AUTH →
 // ready → idle ⇄ envelope → envelope replies → content → end of data, with
