@@ -41,7 +41,7 @@ func TestSEEDBugsAreAbsent(t *testing.T) {
 		for _, l := range bytes.Split(raw, []byte("\r\n")) {
 			longest = max(longest, len(l))
 		}
-		is.True(longest <= 84) // folded and wrapped (a header name and one encoded word at most); the course client sent a 740,696-character line
+		is.True(longest <= 84)                                 // folded and wrapped (a header name and one encoded word at most); the course client sent a 740,696-character line
 		is.True(bytes.Count(raw, []byte("\r\n")) > 740_000/76) // the base64 really is in 76-character lines
 		py := pyParse(t, raw)
 		is.Equal(py.Parts[0].SHA256, sha(big)) // and the attachment is intact

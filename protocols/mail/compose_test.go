@@ -220,11 +220,11 @@ func TestComposedMessageParsesTheSameInGoAndPython(t *testing.T) {
 	is.True(!g.BccPresent)                                      // Bcc never in the headers
 	is.True(!bytes.Contains(raw, []byte("hidden@example.com"))) // not anywhere
 	is.Equal(g.MIMEVersion, "1.0")
-	is.Equal(len(p.Defects), 0)        // Python found nothing wrong
+	is.Equal(len(p.Defects), 0)               // Python found nothing wrong
 	is.True(g.MaxLine <= len("Subject: ")+75) // folded or wrapped: at most a header name and one encoded word
-	is.Equal(g.BareLF, 0)              // CRLF everywhere
-	is.Equal(len(g.Parts), 6)          // text, html, four attachments
-	is.Equal(*g.Parts[0].Text, m.Text) // text round-trips through quoted-printable
+	is.Equal(g.BareLF, 0)                     // CRLF everywhere
+	is.Equal(len(g.Parts), 6)                 // text, html, four attachments
+	is.Equal(*g.Parts[0].Text, m.Text)        // text round-trips through quoted-printable
 	is.Equal(*g.Parts[1].Text, m.HTML)
 	for i, a := range m.Attachments {
 		gp := g.Parts[2+i]
