@@ -3,7 +3,8 @@
 # loopback, in one run. Prints a report and writes raw output to $OUT.
 #
 #   1. RTT at -i 1ms for $DUR s, repeated $REPS times, interleaved:
-#      irtt client → irtt server (--timer=busy, server -i 0), our ping → pingd,
+#      irtt client → irtt server (--timer=busy, and the default timer; server
+#      -i 0), our ping → pingd,
 #      our ping → pingd with GOMAXPROCS=1 (stage hand-offs without waking a
 #      second thread), our ping → plainecho (isolates the server pipeline).
 #   2. Rate: ping → pingd and irtt at 100us, 50us, 20us, 10us for $RATE_DUR s:
@@ -37,7 +38,8 @@ go build -o "$OUT/bin/plainecho" ./bench/ping/plainecho
 
 PIDS=""
 cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM  # exit, which runs cleanup; a bare trap would carry on
 "$OUT/bin/pingd" -addr 127.0.0.1:12100 >"$OUT/pingd.log" 2>&1 & PIDS="$PIDS $!"
 "$OUT/bin/plainecho" -addr 127.0.0.1:12101 >"$OUT/plainecho.log" 2>&1 & PIDS="$PIDS $!"
 GOMAXPROCS=1 "$OUT/bin/pingd" -addr 127.0.0.1:12102 >"$OUT/pingd1.log" 2>&1 & PIDS="$PIDS $!"
@@ -64,6 +66,8 @@ for rep in $(seq 1 "$REPS"); do
   echo "rtt round $rep/$REPS"
   if [ $HAVE_IRTT = 1 ]; then
     irtt client -q -i 1ms -d "${DUR}s" -l "$SIZE" --timer=busy -o "$OUT/rtt_irtt_$rep.json" 127.0.0.1:2112 >/dev/null
+    # irtt's default timer sleeps between sends, as our pacer does.
+    irtt client -q -i 1ms -d "${DUR}s" -l "$SIZE" -o "$OUT/rtt_irttcomp_$rep.json" 127.0.0.1:2112 >/dev/null
   fi
   "$OUT/bin/ping" -q -json -c "$n" -i 1ms -W 1s -s "$SIZE" 127.0.0.1:12100 >"$OUT/rtt_pingd_$rep.json" || true
   "$OUT/bin/ping" -q -json -c "$n" -i 1ms -W 1s -s "$SIZE" 127.0.0.1:12102 >"$OUT/rtt_pingd1_$rep.json" || true
