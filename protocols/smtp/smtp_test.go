@@ -477,3 +477,20 @@ func TestEightBitAndSMTPUTF8AreDeclared(t *testing.T) {
 	is.True(errors.Is(err, smtp.ErrNeedsSMTPUTF8))
 	is.NoErr(c2.Close()) // the session went on to a clean QUIT
 }
+
+func TestCancelledSendAbortsTheSession(t *testing.T) {
+	is := is.New(t)
+	b := &backend{SlowRcpt: make(chan struct{})}
+	addr := startServer(t, b, serverOpts{})
+	defer close(b.SlowRcpt)
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = c.Send(ctx, "a@example.com", []string{"b@example.com"}, []byte(testMsg))
+	is.True(errors.Is(err, context.DeadlineExceeded)) // the caller's deadline, not the RFC's 5 minutes
+	is.True(c.Err() != nil)                             // the session is over: its state on the wire is unknown
+	_, err = send(c, []string{"b@example.com"}, testMsg)
+	is.True(errors.Is(err, smtp.ErrClosed))
+	c.Close()
+}
