@@ -67,12 +67,17 @@ func TestEchoExperimentAndBadFlags(t *testing.T) {
 func TestSweepWritesOneRowPerRun(t *testing.T) {
 	is := is.New(t)
 	var stdout, stderr bytes.Buffer
-	code := Run([]string{"sweep", "-bytes", "8192", "-latency", "1ms", "-sweep-loss", "0:0.1:0.05", "-arq", "saw,sr"}, &stdout, &stderr)
+	svg := filepath.Join(t.TempDir(), "sweep.svg")
+	code := Run([]string{"sweep", "-bytes", "8192", "-latency", "1ms", "-sweep-loss", "0:0.1:0.05", "-arq", "saw,sr", "-min-rto", "20ms", "-plot", svg}, &stdout, &stderr)
 	is.Equal(code, 0) // every run checked out
 	rows, err := csv.NewReader(&stdout).ReadAll()
 	is.NoErr(err)            // CSV
 	is.Equal(len(rows), 1+6) // header + 3 losses × 2 schemes
 	is.Equal(rows[0][0], "proto")
+	drawing, err := os.ReadFile(svg)
+	is.NoErr(err)                                      // plot written
+	is.True(strings.Contains(string(drawing), "<svg")) // as SVG
+	is.True(strings.Contains(string(drawing), "goodput"))
 }
 
 // runTwice runs one scenario under synctest and returns its JSON report and

@@ -9,6 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
 	"netstages/cmd/internal/cli"
 	"netstages/sim/rdt"
 )
@@ -16,7 +21,7 @@ import (
 // runSweep repeats one experiment over a range of loss rates and ARQ
 // schemes and writes one CSV row per run.
 func runSweep(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim sweep", "[-proto transfer|echo] [-loss FROM:TO:STEP] [-arq saw,gbn,sr] [-out FILE.csv] [link flags]",
+	cmd := cli.New("netsim sweep", "[-proto transfer|echo] [-loss FROM:TO:STEP] [-arq saw,gbn,sr] [-out FILE.csv] [-plot FILE.svg] [link flags]",
 		"Runs the transfer (or echo) experiment once per loss rate and ARQ scheme, on the\nwall clock, and writes one CSV row per run (- for stdout). Other link flags as for\n'netsim transfer'.", stderr)
 	faults := linkFlags(cmd.Flags)
 	proto := cmd.Flags.String("proto", "transfer", "experiment: transfer or echo")
@@ -26,7 +31,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	size := cmd.Flags.Int("bytes", 64<<10, "bytes per run")
 	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG")
 	out := cmd.Flags.String("out", "-", "CSV file to write, - for stdout")
+	plotFile := cmd.Flags.String("plot", "", "also draw goodput against loss, one line per scheme, to this file (.svg, .png or .pdf)")
 	timeout := cmd.Flags.Duration("timeout", 2*time.Minute, "give up on one run after this long")
+	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -61,12 +68,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"proto", "arq", "loss", "seed", "bytes", "ok", "completion_s", "goodput_bps", "retransmits", "timeouts", "packets_sent", "packets_dropped"})
 	total, done := len(losses)*len(schemes), 0
+	curves := make(map[rdt.ARQ]plotter.XYs)
 	failed := 0
 	for _, a := range schemes {
 		for _, loss := range losses {
 			f := base
 			f.Loss = loss
-			rep := run(scenario{Proto: *proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, Timeout: *timeout}, false)
+			rep := run(scenario{Proto: *proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout}, false)
 			if !rep.OK {
 				failed++
 			}
@@ -80,6 +88,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 				strconv.FormatUint(rep.Client.Retransmits, 10), strconv.FormatUint(rep.Client.Timeouts, 10),
 				strconv.FormatUint(sent, 10), strconv.FormatUint(dropped, 10)})
 			cw.Flush()
+			curves[a] = append(curves[a], plotter.XY{X: loss, Y: rep.Goodput / 1e6})
 			done++
 			bar := strings.Repeat("#", done*30/total) + strings.Repeat(".", 30-done*30/total)
 			fmt.Fprintf(stderr, "\r[%s] %d/%d %s loss %.3f: %.0f kbit/s   ", bar, done, total, a, loss, rep.Goodput/1e3)
@@ -88,6 +97,11 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stderr)
 	if err := cw.Error(); err != nil {
 		return cmd.Failf("%v", err)
+	}
+	if *plotFile != "" {
+		if err := drawSweep(*plotFile, *proto, schemes, curves); err != nil {
+			return cmd.Failf("plot: %v", err)
+		}
 	}
 	if failed > 0 {
 		fmt.Fprintf(stderr, "netsim sweep: %d of %d runs failed their check\n", failed, total)
@@ -125,4 +139,20 @@ func parseRange(s string) ([]float64, error) {
 		}
 		out = append(out, min(x, v[1]))
 	}
+}
+
+// drawSweep plots goodput against loss rate, one line per scheme.
+func drawSweep(path, proto string, schemes []rdt.ARQ, curves map[rdt.ARQ]plotter.XYs) error {
+	p := plot.New()
+	p.Title.Text = "netsim sweep: " + proto + " goodput vs loss"
+	p.X.Label.Text = "loss probability (each way)"
+	p.Y.Label.Text = "goodput (Mbit/s)"
+	var lines []any
+	for _, a := range schemes {
+		lines = append(lines, string(a), curves[a])
+	}
+	if err := plotutil.AddLinePoints(p, lines...); err != nil {
+		return err
+	}
+	return p.Save(6*vg.Inch, 4*vg.Inch, path)
 }
