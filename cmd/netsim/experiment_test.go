@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,4 +154,27 @@ to = "5ms"
 	is.Equal(Run([]string{"echo", "-scenario", path}, &stdout, &stderr), 2)                     // a transfer file for echo
 	os.WriteFile(path, []byte("proto = \"transfer\"\nlos = 0.1\n"), 0o644)
 	is.Equal(Run([]string{"transfer", "-scenario", path}, &stdout, &stderr), 2) // unknown key
+}
+
+func TestPingThroughTwentyPercentLossUnchanged(t *testing.T) {
+	is := is.New(t)
+	var reps []pingReport
+	for _, seed := range []uint64{1, 1, 2} {
+		synctest.Test(t, func(t *testing.T) {
+			f := sim.Faults{Latency: 5 * time.Millisecond, Loss: 0.2, Duplicate: 0.05}
+			reps = append(reps, pingOverSim(context.Background(), seed, f, 100, 10*time.Millisecond, 200*time.Millisecond, io.Discard))
+		})
+	}
+	r := reps[0]
+	is.True(r.OK)                                 // every probe accounted for, every delivered reply counted
+	is.True(r.Ping.Lost > 20 && r.Ping.Lost < 55) // about 1-0.8² = 36% of probes lost
+	is.Equal(r.Ping.Lost, 100-r.Ping.Received)    // nothing late at 10 ms RTT
+	is.Equal(r.Links[1].Delivered, r.Ping.Received+r.Ping.Duplicates)
+	is.Equal(fmt.Sprint(reps[0].Links), fmt.Sprint(reps[1].Links)) // same seed, same fates
+	is.Equal(reps[0].Ping.Received, reps[1].Ping.Received)
+	is.True(fmt.Sprint(reps[0].Links) != fmt.Sprint(reps[2].Links)) // another seed, other fates
+	var stdout, stderr bytes.Buffer
+	is.Equal(Run([]string{"ping", "-c", "5", "-i", "1ms", "-latency", "1ms", "-json"}, &stdout, &stderr), 0) // the command
+	is.True(strings.Contains(stdout.String(), `"transmitted": 5`))
+	is.Equal(Run([]string{"ping", "-c", "0"}, &stdout, &stderr), 2)
 }

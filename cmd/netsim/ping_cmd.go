@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"netstages/cmd/internal/cli"
+	"netstages/protocols/ping"
+	"netstages/sim"
+)
+
+// pingReport is what `netsim ping` found.
+type pingReport struct {
+	Seed   uint64         `json:"seed"`
+	Faults sim.Faults     `json:"faults"`
+	Ping   ping.Summary   `json:"ping"`
+	Links  []sim.DirStats `json:"links"`
+	OK     bool           `json:"ok"`
+	Check  string         `json:"check"`
+	Error  string         `json:"error,omitempty"`
+}
+
+// runPing pings pingd (protocols/ping, unchanged) across one simulated link.
+func runPing(args []string, stdout, stderr io.Writer) int {
+	cmd := cli.New("netsim ping", "[-c N] [-i D] [-W D] [-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-rate R] [-seed N] [-json]",
+		"Serves pingd (protocols/ping, without its own loss) on host \"server\" and pings it\nfrom host \"laptop\" across one simulated link with the faults given (both ways);\nchecks that every probe is accounted for and that each reply the link delivered was\ncounted.", stderr)
+	faults := linkFlags(cmd.Flags)
+	count := cmd.Flags.Int("c", 20, "probes to send")
+	interval := cmd.Flags.Duration("i", 10*time.Millisecond, "interval between probes")
+	timeout := cmd.Flags.Duration("W", time.Second, "how long to wait for each reply")
+	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG")
+	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
+	if code, done := cmd.Parse(args); done {
+		return code
+	}
+	if cmd.Flags.NArg() > 0 {
+		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
+	}
+	f, err := faults()
+	if err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	if *count <= 0 || *interval <= 0 || *timeout <= 0 {
+		return cmd.Usagef("-c, -i and -W must be positive")
+	}
+	var lines io.Writer = stdout
+	if *asJSON {
+		lines = io.Discard
+	}
+	rep := pingOverSim(context.Background(), *seed, f, *count, *interval, *timeout, lines)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		ping.WriteSummary(stdout, rep.Ping)
+		fmt.Fprintf(stdout, "link faults (each way): %s\n", describe(f))
+		for _, l := range rep.Links {
+			fmt.Fprintf(stdout, "  %-26s sent %-5d delivered %-5d dropped %v duplicated %d reordered %d\n", l.Dir, l.Sent, l.Delivered, l.Dropped, l.Duplicated, l.Reordered)
+		}
+		fmt.Fprintf(stdout, "check: %s\n", rep.Check)
+	}
+	if !rep.OK {
+		return cli.ExitFail
+	}
+	return cli.ExitOK
+}
+
+// pingOverSim runs one ping session over a fresh sim network.
+func pingOverSim(ctx context.Context, seed uint64, f sim.Faults, count int, interval, timeout time.Duration, out io.Writer) pingReport {
+	rep := pingReport{Seed: seed, Faults: f}
+	nw := sim.New(sim.Config{Seed: seed})
+	defer nw.Close()
+	link, err := nw.Connect("laptop", "server", f, f)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	spc, err := nw.Host("server").Bind("udp", "server:12000")
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	srv, err := ping.NewServer(spc, ping.ServerConfig{}, nil)
+	if err != nil {
+		spc.Close()
+		rep.Error = err.Error()
+		return rep
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(ctx) }()
+	defer func() { srv.Stop(); <-served }()
+	cpc, err := nw.Host("laptop").Bind("udp", "laptop:40000")
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	client, err := ping.NewClient(ping.Unconnected(cpc, spc.Addr()),
+		ping.ClientConfig{Count: count, Interval: interval, Timeout: timeout}, ping.TextPrinter(out, false), nil)
+	if err != nil {
+		cpc.Close()
+		rep.Error = err.Error()
+		return rep
+	}
+	if err := client.Run(ctx); err != nil {
+		rep.Error = err.Error()
+	}
+	rep.Ping = client.Summary()
+	rep.Links = []sim.DirStats{link.Stats("laptop"), link.Stats("server")}
+	replies := rep.Links[1].Delivered
+	s := rep.Ping
+	accounted := s.Received + s.Late + s.Lost
+	rep.OK = rep.Error == "" && s.Transmitted == uint64(count) && accounted == s.Transmitted &&
+		s.Received+s.Late+s.Duplicates == replies
+	rep.Check = fmt.Sprintf("%d probes: %d received + %d late + %d lost; the link delivered %d replies, ping counted %d (with %d duplicates)",
+		s.Transmitted, s.Received, s.Late, s.Lost, replies, s.Received+s.Late+s.Duplicates, s.Duplicates)
+	return rep
+}
