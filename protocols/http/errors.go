@@ -15,6 +15,7 @@ type Error struct {
 	Reason string
 }
 
+// Error formats the status and the reason.
 func (e *Error) Error() string {
 	return fmt.Sprintf("http: %d %s: %s", e.Status, StatusText(e.Status), e.Reason)
 }
