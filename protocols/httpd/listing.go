@@ -23,10 +23,10 @@ const maxListing = 10000
 // Entry is one line of a directory listing; the JSON listing is a list of
 // these.
 type Entry struct {
-	Name    string    `json:"name"`
-	Dir     bool      `json:"dir"`
-	Size    int64     `json:"size"`
-	ModTime time.Time `json:"mtime"`
+	Name    string    `json:"name"`  // file name, unescaped
+	Dir     bool      `json:"dir"`   // a directory (or a link to one)
+	Size    int64     `json:"size"`  // bytes (of the link itself for a symlink)
+	ModTime time.Time `json:"mtime"` // UTC, whole seconds
 }
 
 // listing answers a directory without index.html: HTML5, or JSON when the

@@ -72,11 +72,13 @@ func newStageCollector(meter *actors.Meter) stageCollector {
 	}
 }
 
+// Describe sends the two descriptors.
 func (c stageCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.items
 	ch <- c.queued
 }
 
+// Collect reads the meter's snapshot: per-stage in/out counts and queues.
 func (c stageCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.meter.Snapshot().Stages {
 		ch <- prometheus.MustNewConstMetric(c.items, prometheus.CounterValue, float64(s.In), s.Name, "in")
