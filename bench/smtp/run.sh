@@ -12,7 +12,8 @@
 # sharing its one connection, so the next message's envelope rides with the
 # current content (one round trip per message). "netstages-fused" runs the
 # framer and parser in the reader's goroutine and the writer in the session's
-# (smtp.Config.Fused): two goroutines instead of five.
+# (smtp.Config.Fused): two goroutines instead of five. "-window 8" is one
+# goroutine using Client.Submit to keep 8 messages in flight.
 set -euo pipefail
 N=${N:-2000}
 SIZE=${SIZE:-10240}
@@ -30,6 +31,7 @@ sleep 0.5
 cases=(
   "netstages reuse 1"
   "netstages reuse 4"
+  "netstages reuse 1 -window 8"
   "netstages-fused reuse 1"
   "netstages-fused reuse 4"
   "netsmtp reuse 1"
@@ -44,7 +46,7 @@ for rep in $(seq 1 "$REPS"); do
   for c in "${cases[@]}"; do
     set -- $c
     load=$(cut -d' ' -f1 /proc/loadavg)
-    line=$("$work/client" -addr "127.0.0.1:$PORT" -lib "$1" -mode "$2" -senders "$3" -n "$N" -size "$SIZE")
+    line=$("$work/client" -addr "127.0.0.1:$PORT" -lib "$1" -mode "$2" -senders "$3" "${@:4}" -n "$N" -size "$SIZE")
     echo "rep=$rep load1=$load $line"
   done
 done | tee "$work/runs.txt"
@@ -57,17 +59,19 @@ import statistics, sys
 runs, by_rep = {}, {}
 for line in open(sys.argv[1]):
     f = dict(kv.split("=", 1) for kv in line.split())
-    key = (f["lib"], f["mode"], f["senders"])
+    key = (f["lib"], f["mode"], f["senders"], f["window"])
     runs.setdefault(key, []).append(float(f["msgs_per_s"]))
     by_rep.setdefault(f["rep"], {})[key] = float(f["msgs_per_s"])
 def med(k): return statistics.median(runs[k])
 print("\n| client | mode | msgs/s (each run) | median | median ÷ net/smtp median | per-round ratio to net/smtp: median (range) |")
 print("|---|---|---|---|---|---|")
-for (lib, mode, senders), v in runs.items():
-    base = ("netsmtp", mode, "1")
-    ratios = sorted(r[(lib, mode, senders)] / r[base] for r in by_rep.values())
+for (lib, mode, senders, window), v in runs.items():
+    base = ("netsmtp", mode, "1", "0")
+    key = (lib, mode, senders, window)
+    ratios = sorted(r[key] / r[base] for r in by_rep.values())
     name = {"netstages": "netstages", "netstages-fused": "netstages, fused", "netsmtp": "Go net/smtp", "gomail": "go-mail v0.8.1"}[lib]
     if senders != "1": name += f" ({senders} senders, one conn)"
-    print(f"| {name} | {mode} | {', '.join(f'{x:.0f}' for x in v)} | **{med((lib, mode, senders)):.0f}** | "
-          f"{med((lib, mode, senders))/med(base):.2f}× | {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) |")
+    if window != "0": name += f" (one goroutine, Submit {window} ahead)"
+    print(f"| {name} | {mode} | {', '.join(f'{x:.0f}' for x in v)} | **{med(key):.0f}** | "
+          f"{med(key)/med(base):.2f}× | {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) |")
 PY

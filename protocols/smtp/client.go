@@ -268,28 +268,55 @@ func (j *job) finish(err error) {
 // address are errors and the session goes on. Cancelling ctx while the
 // message is on the wire aborts the session.
 func (c *Client) Send(ctx context.Context, from string, to []string, msg []byte) (*Result, error) {
+	p, err := c.Submit(ctx, from, to, msg)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait(ctx)
+}
+
+// Pending is a message handed to the session by Submit.
+type Pending struct {
+	c *Client
+	j *job
+}
+
+// Submit hands a message to the session and returns as soon as the
+// session has taken it, before the server has answered: while one message's
+// content is on the wire the session takes the next, and with PIPELINING
+// its envelope goes in the same write. One goroutine can so keep a
+// connection busy: Submit each message, then Wait on each Pending. The
+// checks are Send's. ctx bounds only the wait for the session to take the
+// message.
+func (c *Client) Submit(ctx context.Context, from string, to []string, msg []byte) (*Pending, error) {
 	j, err := c.newJob(from, to, msg)
 	if err != nil {
 		return nil, err
 	}
 	select {
 	case c.jobs <- j:
+		return &Pending{c: c, j: j}, nil
 	case <-c.done:
 		return nil, c.sessionErr()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// Wait returns the message's result, as Send does. Cancelling ctx aborts
+// the session: the message's state on the wire is unknown.
+func (p *Pending) Wait(ctx context.Context) (*Result, error) {
 	select {
-	case <-j.done:
+	case <-p.j.done:
 	case <-ctx.Done():
-		c.Abort()
-		<-j.done
+		p.c.Abort()
+		<-p.j.done
 		return nil, ctx.Err()
 	}
-	if j.err != nil {
-		return &j.res, j.err
+	if p.j.err != nil {
+		return &p.j.res, p.j.err
 	}
-	return &j.res, nil
+	return &p.j.res, nil
 }
 
 func (c *Client) sessionErr() error {

@@ -44,9 +44,11 @@
 // sender returns; no stage closes anything. The pipeline's interrupt closes
 // the connection (or, before TLS, only unblocks the reader).
 //
-// Concurrency: Client.Send is safe for concurrent use; messages are sent
-// one at a time, in the order the session takes them. Close waits for the
-// messages already taken.
+// Concurrency: Client.Send and Client.Submit are safe for concurrent use;
+// messages are sent one at a time, in the order the session takes them.
+// Submit returns once the session has taken a message, so one goroutine can
+// keep several in flight (Pending.Wait collects each result). Close waits
+// for the messages already taken.
 //
 // Limits: a reply line is at most MaxReplyLine bytes and a reply at most
 // MaxReplyLines lines; every wait is bounded by RFC 5321 §4.5.3.2's

@@ -494,3 +494,30 @@ func TestCancelledSendAbortsTheSession(t *testing.T) {
 	is.True(errors.Is(err, smtp.ErrClosed))
 	c.Close()
 }
+
+func TestSubmitPipelinesMessagesFromOneGoroutine(t *testing.T) {
+	is := is.New(t)
+	b := &backend{}
+	addr := startServer(t, b, serverOpts{})
+	c, err := dial(t, addr, smtp.Config{})
+	is.NoErr(err)
+	ctx := context.Background()
+	var pending []*smtp.Pending
+	for i := range 30 {
+		p, err := c.Submit(ctx, "a@example.com", []string{"b@example.com"}, fmt.Appendf(nil, "Subject: %d\r\n\r\nbody\r\n", i))
+		is.NoErr(err) // taken by the session without waiting for the server
+		pending = append(pending, p)
+	}
+	for _, p := range pending {
+		res, err := p.Wait(ctx)
+		is.NoErr(err) // each message accepted
+		is.Equal(res.Reply.Code, 250)
+	}
+	is.NoErr(c.Close())
+	msgs := b.Messages()
+	is.Equal(len(msgs), 30)
+	for i, m := range msgs {
+		is.True(strings.HasPrefix(string(m.Data), fmt.Sprintf("Subject: %d\r\n", i))) // in order
+	}
+	is.Equal(b.Sessions(), 1)
+}

@@ -34,6 +34,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:2525", "server")
 	nopipe := flag.Bool("no-pipelining", false, "netstages only: do not pipeline")
 	senders := flag.Int("senders", 1, "netstages reuse only: goroutines sharing the connection (lets the next envelope ride with the current content)")
+	window := flag.Int("window", 0, "netstages reuse only: one goroutine Submits up to this many messages ahead and Waits for the oldest (0: Send, one at a time)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -48,7 +49,7 @@ func main() {
 	fused := *lib == "netstages-fused"
 	switch strings.TrimSuffix(*lib, "-fused") + "/" + *mode {
 	case "netstages/reuse":
-		err = netstagesReuse(*addr, *n, *senders, smtp.Config{StartTLS: smtp.TLSOff, NoPipelining: *nopipe, Fused: fused}, compose(body))
+		err = netstagesReuse(*addr, *n, *senders, *window, smtp.Config{StartTLS: smtp.TLSOff, NoPipelining: *nopipe, Fused: fused}, compose(body))
 	case "netstages/fresh":
 		err = netstagesFresh(*addr, *n, smtp.Config{StartTLS: smtp.TLSOff, Fused: fused}, compose(body))
 	case "netsmtp/reuse":
@@ -66,7 +67,7 @@ func main() {
 		os.Exit(1)
 	}
 	el := time.Since(start)
-	fmt.Printf("lib=%s mode=%s senders=%d n=%d size=%d elapsed=%.3fs msgs_per_s=%.0f\n", *lib, *mode, *senders, *n, *size, el.Seconds(), float64(*n)/el.Seconds())
+	fmt.Printf("lib=%s mode=%s senders=%d window=%d n=%d size=%d elapsed=%.3fs msgs_per_s=%.0f\n", *lib, *mode, *senders, *window, *n, *size, el.Seconds(), float64(*n)/el.Seconds())
 }
 
 // makeBody is size bytes of ASCII text in 72-character lines.
@@ -92,11 +93,17 @@ func compose(body string) []byte {
 	return raw
 }
 
-func netstagesReuse(addr string, n, senders int, cfg smtp.Config, msg []byte) error {
+func netstagesReuse(addr string, n, senders, window int, cfg smtp.Config, msg []byte) error {
 	ctx := context.Background()
 	c, err := smtp.Dial(ctx, &transport.System{}, addr, cfg)
 	if err != nil {
 		return err
+	}
+	if window > 0 {
+		if err := submitWindow(ctx, c, n, window, msg); err != nil {
+			return err
+		}
+		return c.Close()
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, senders)
@@ -120,6 +127,27 @@ func netstagesReuse(addr string, n, senders int, cfg smtp.Config, msg []byte) er
 		return err
 	}
 	return c.Close()
+}
+
+// submitWindow keeps up to window messages submitted and not yet answered.
+func submitWindow(ctx context.Context, c *smtp.Client, n, window int, msg []byte) error {
+	var queue []*smtp.Pending
+	for i := 0; i < n || len(queue) > 0; {
+		if i < n && len(queue) < window {
+			p, err := c.Submit(ctx, from, []string{to}, msg)
+			if err != nil {
+				return err
+			}
+			queue = append(queue, p)
+			i++
+			continue
+		}
+		if _, err := queue[0].Wait(ctx); err != nil {
+			return err
+		}
+		queue = queue[1:]
+	}
+	return nil
 }
 
 func netstagesFresh(addr string, n int, cfg smtp.Config, msg []byte) error {
