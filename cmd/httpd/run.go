@@ -30,7 +30,7 @@ type Ready struct {
 // Run is httpd's whole life; ready, if not nil, receives the addresses.
 func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	cmd := cli.New("httpd", "[-addr 127.0.0.1:8080] [-root .] [-access-log -|PATH|off] [-log-format common|combined|json]\n"+
-		"       [-max-conns N] [-read-header-timeout D] [-idle-timeout D] [-status-addr ADDR] [-show-dotfiles]\n"+
+		"       [-max-conns N] [-read-header-timeout D] [-idle-timeout D] [-write-timeout D] [-status-addr ADDR] [-show-dotfiles]\n"+
 		"       [-follow-symlinks] [-file-cache BYTES] [-fused] [-grace D] [-v]",
 		"Static file server: serves -root over HTTP/1.1 (GET, HEAD, ranges, conditionals, listings).", stderr)
 	addr := cmd.Flags.String("addr", "127.0.0.1:8080", "listen address")
@@ -39,6 +39,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	logFormat := cmd.Flags.String("log-format", "common", "access-log format: common, combined or json")
 	maxConns := cmd.Flags.Int("max-conns", 10000, "most simultaneous connections; more get 503 and are closed (0: no limit)")
 	headerTimeout := cmd.Flags.Duration("read-header-timeout", httpd.DefaultReadHeaderTimeout, "time a client has to send a request once it starts; then 408 and close")
+	writeTimeout := cmd.Flags.Duration("write-timeout", httpd.DefaultWriteTimeout, "a client that reads nothing for this long (per write, per MiB of a file) is cut off")
 	idleTimeout := cmd.Flags.Duration("idle-timeout", httpd.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request")
 	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (JSON) on this address")
 	showDot := cmd.Flags.Bool("show-dotfiles", false, "serve and list names beginning with '.'")
@@ -64,7 +65,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if err != nil {
 		return cmd.Usagef("-log-format: %v", err)
 	}
-	if *maxConns < 0 || *cacheBytes < 0 || *headerTimeout <= 0 || *idleTimeout <= 0 || *grace < 0 {
+	if *maxConns < 0 || *cacheBytes < 0 || *headerTimeout <= 0 || *idleTimeout <= 0 || *writeTimeout <= 0 || *grace < 0 {
 		return cmd.Usagef("-max-conns, -read-header-timeout, -idle-timeout and -grace must be positive")
 	}
 	if fi, err := os.Stat(*root); err != nil || !fi.IsDir() {
@@ -88,7 +89,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	srv := &actors.Server{Name: "httpd", MaxConns: *maxConns, Grace: *grace, Log: log, Bus: events}
 	cfg := httpd.Config{
 		Root: *root, ShowDotfiles: *showDot, FollowSymlinks: *follow, Fused: *fused,
-		ReadHeaderTimeout: *headerTimeout, IdleTimeout: *idleTimeout, Name: "httpd", CacheBytes: *cacheBytes,
+		ReadHeaderTimeout: *headerTimeout, IdleTimeout: *idleTimeout, WriteTimeout: *writeTimeout, Name: "httpd", CacheBytes: *cacheBytes,
 	}
 	if *cacheBytes == 0 {
 		cfg.CacheBytes = -1 // off

@@ -24,12 +24,21 @@ import (
 type deadlines struct {
 	conn         net.Conn
 	header, idle time.Duration
+	write        time.Duration // 0: none
 	partial      atomic.Bool
 	lingering    atomic.Bool
 }
 
-func newDeadlines(conn net.Conn, header, idle time.Duration) *deadlines {
-	return &deadlines{conn: conn, header: header, idle: idle}
+func newDeadlines(conn net.Conn, header, idle, write time.Duration) *deadlines {
+	return &deadlines{conn: conn, header: header, idle: idle, write: write}
+}
+
+// writing gives the next write WriteTimeout to make progress: a client
+// that stops reading cannot hold the connection (and a file) forever.
+func (d *deadlines) writing() {
+	if d.write > 0 {
+		d.conn.SetWriteDeadline(time.Now().Add(d.write))
+	}
 }
 
 // requestStarted: the first bytes of a request arrived.

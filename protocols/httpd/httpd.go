@@ -17,6 +17,7 @@ import (
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
 	// ServerName is the Server field of every response.
 	ServerName = "netstages-httpd"
 )
@@ -43,6 +44,10 @@ type Config struct {
 	// in memory, revalidated by a stat on every request). 0 means
 	// DefaultCacheBytes; negative turns the cache off.
 	CacheBytes int64
+	// WriteTimeout bounds each write, and each 1 MiB of a file sent: a
+	// client that stops reading is cut off after it (like nginx's
+	// send_timeout). Default DefaultWriteTimeout; negative: none.
+	WriteTimeout time.Duration
 	// Fused runs the framer, parser, handler and writer inside the reader's
 	// goroutine (actors.Fused): the same stages, two goroutines per
 	// connection instead of five.
@@ -79,6 +84,12 @@ func New(cfg Config, meter *actors.Meter) (*Server, error) {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.WriteTimeout < 0 {
+		cfg.WriteTimeout = 0
 	}
 	if cfg.Name == "" {
 		cfg.Name = "httpd"
@@ -140,7 +151,7 @@ func (s *Server) Wire(conn net.Conn) (*actors.Pipeline, *Conn) {
 		mode = actors.Fused
 	}
 	files := &openFiles{}
-	clock := newDeadlines(conn, s.cfg.ReadHeaderTimeout, s.cfg.IdleTimeout)
+	clock := newDeadlines(conn, s.cfg.ReadHeaderTimeout, s.cfg.IdleTimeout, s.cfg.WriteTimeout)
 	p := actors.New("httpd", s.meter)
 	p.OnInterrupt(clock.interrupt)
 
@@ -187,7 +198,7 @@ func (s *Server) Refuse(conn net.Conn) {
 	if _, err := conn.Write(append(resp.head, resp.data...)); err != nil {
 		return
 	}
-	d := newDeadlines(conn, 0, 0)
+	d := newDeadlines(conn, 0, 0, 0)
 	d.closeWrite()
 	d.linger(context.Background())
 }

@@ -522,3 +522,26 @@ func TestCacheSeesChanges(t *testing.T) {
 		is.Equal(resps[0].StatusCode, 404) // gone is gone
 	})
 }
+
+func TestClientThatStopsReadingIsCutOff(t *testing.T) {
+	root := docroot(t)
+	big := make([]byte, 4<<20)
+	if err := os.WriteFile(filepath.Join(root, "4m"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inBubble(t, httpd.Config{Root: root, WriteTimeout: 30 * time.Second}, func(t *testing.T, n *mem.Network, addr string) {
+		is := is.New(t)
+		c, err := n.DialContext(context.Background(), "tcp", addr)
+		is.NoErr(err)
+		defer c.Close()
+		io.WriteString(c, "GET /4m HTTP/1.1\r\nHost: a\r\n\r\n")
+		start := time.Now()
+		synctest.Wait() // the server fills the pipe and blocks; the client never reads
+		time.Sleep(31 * time.Second)
+		synctest.Wait()
+		got, err := io.ReadAll(c)
+		is.True(err == nil || len(got) > 0)       // what was written before the cut
+		is.True(len(got) < len(big))               // but not the whole file: the server gave up
+		is.True(time.Since(start) >= 30*time.Second) // after the write timeout
+	})
+}

@@ -37,9 +37,10 @@ func newBodyPool() *bodyPool {
 func (s *Server) WriterStage(conn net.Conn, files *openFiles, clock *deadlines) (actors.SinkStepFunc[[]Response], func(context.Context) error) {
 	w := connio.NewFlushingWriter(conn, s.writes)
 	step := func(ctx context.Context, resps []Response, more bool) error {
+		clock.writing()
 		for i := range resps {
 			resp := &resps[i]
-			n, err := s.writeOne(w, conn, resp, files)
+			n, err := s.writeOne(w, conn, resp, files, clock)
 			s.record(resp, n)
 			if err != nil {
 				return fmt.Errorf("write: %w", err)
@@ -70,7 +71,7 @@ func (s *Server) WriterStage(conn net.Conn, files *openFiles, clock *deadlines) 
 }
 
 // writeOne writes a response and returns how many body bytes went out.
-func (s *Server) writeOne(w *connio.FlushingWriter, conn net.Conn, resp *Response, files *openFiles) (int64, error) {
+func (s *Server) writeOne(w *connio.FlushingWriter, conn net.Conn, resp *Response, files *openFiles, clock *deadlines) (int64, error) {
 	if _, err := w.Write(resp.head); err != nil {
 		return 0, err
 	}
@@ -88,7 +89,7 @@ func (s *Server) writeOne(w *connio.FlushingWriter, conn net.Conn, resp *Respons
 			return sent, err
 		}
 		sent += int64(len(p.prefix))
-		k, err := s.copySection(w, conn, body, p)
+		k, err := s.copySection(w, conn, body, p, clock)
 		sent += k
 		if err != nil {
 			return sent, err
@@ -100,7 +101,7 @@ func (s *Server) writeOne(w *connio.FlushingWriter, conn net.Conn, resp *Respons
 
 // copySection sends n bytes of the file from off: through the buffer when
 // small, else flushing first and letting the connection pull from the file.
-func (s *Server) copySection(w *connio.FlushingWriter, conn net.Conn, body *fileBody, p section) (int64, error) {
+func (s *Server) copySection(w *connio.FlushingWriter, conn net.Conn, body *fileBody, p section, clock *deadlines) (int64, error) {
 	if body.mem != nil {
 		k, err := w.Write(body.mem[p.off : p.off+p.n])
 		return int64(k), err
@@ -123,13 +124,27 @@ func (s *Server) copySection(w *connio.FlushingWriter, conn net.Conn, body *file
 		return 0, err
 	}
 	// conn is the raw connection: *net.TCPConn.ReadFrom sees an
-	// *io.LimitedReader of an *os.File and calls sendfile(2).
-	k, err := io.CopyBuffer(conn, &io.LimitedReader{R: body.file, N: p.n}, buf)
-	if err == nil && k < p.n {
-		err = fmt.Errorf("file shrank while sending: %w", io.ErrUnexpectedEOF)
+	// *io.LimitedReader of an *os.File and calls sendfile(2). Each step of
+	// sendStep bytes gets the write timeout anew: progress, not total time,
+	// is what a slow client is held to.
+	var sent int64
+	for sent < p.n {
+		clock.writing()
+		step := min(p.n-sent, sendStep)
+		k, err := io.CopyBuffer(conn, &io.LimitedReader{R: body.file, N: step}, buf)
+		sent += k
+		if err != nil {
+			return sent, err
+		}
+		if k < step {
+			return sent, fmt.Errorf("file shrank while sending: %w", io.ErrUnexpectedEOF)
+		}
 	}
-	return k, err
+	return sent, nil
 }
+
+// sendStep is how much of a file one write deadline covers.
+const sendStep = 1 << 20
 
 func orEOF(err error) error {
 	if err == nil {
