@@ -55,11 +55,15 @@ busy_pct() {
 $b" | awk 'NR==1{for(i=2;i<=NF;i++)t1+=$i; i1=$5+$6} NR==2{for(i=2;i<=NF;i++)t2+=$i; i2=$5+$6}
     END{printf "%d", 100*(1-(i2-i1)/(t2-t1))}'
 }
-# Wait up to QUIET_WAIT seconds for the box to be under 25 % busy: other
-# sessions share it. The report says whether it was reached.
+# Wait up to QUIET_WAIT seconds for three seconds in a row under 25 % busy:
+# other sessions share the box. The report says how busy it was.
 QUIET_WAIT=${QUIET_WAIT:-120}
 waited=0
-while [ "$(busy_pct)" -ge 25 ] && [ $waited -lt "$QUIET_WAIT" ]; do waited=$((waited + 1)); done
+quiet=0
+while [ $quiet -lt 3 ] && [ $waited -lt "$QUIET_WAIT" ]; do
+  if [ "$(busy_pct)" -lt 25 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+  waited=$((waited + 1))
+done
 echo "machine: $(nproc) CPUs, $(busy_pct)% busy at start after waiting ${waited}s (QUIET_WAIT=$QUIET_WAIT), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/env.txt"
 n=$((DUR * 1000))
 for rep in $(seq 1 "$REPS"); do
