@@ -111,6 +111,20 @@ func (j *JetStream) Publisher(dedupe bool) (*wmnats.Publisher, error) {
 	return pub, nil
 }
 
+// asyncPublisher is a connection of its own for asynchronous publishing.
+func (j *JetStream) asyncPublisher() (*nats.Conn, nats.JetStreamContext, error) {
+	conn, err := nats.Connect(j.url, natsOptions("netstages-events")...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bus: connect %s: %w", j.url, err)
+	}
+	js, err := conn.JetStream(nats.PublishAsyncMaxPending(2 * asyncWindow))
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("bus: jetstream %s: %w", j.url, err)
+	}
+	return conn, js, nil
+}
+
 // SubscriberConfig says how a subscriber consumes a stream.
 type SubscriberConfig struct {
 	// Group, when set, makes a durable consumer shared by every subscriber
@@ -129,6 +143,10 @@ type SubscriberConfig struct {
 	// NakDelay is how long a Nacked message waits before it is delivered
 	// again; 0 is at once.
 	NakDelay time.Duration
+	// AckAsync sends acks without waiting for the server's confirmation
+	// (a fleet view that may see an event twice after a crash, not the
+	// outbox).
+	AckAsync bool
 }
 
 // Subscriber is a watermill subscriber on its own NATS connection.
@@ -177,6 +195,7 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 		},
 		JetStream: wmnats.JetStreamConfig{
 			SubscribeOptions: opts,
+			AckAsync:         cfg.AckAsync,
 			DurablePrefix:    cfg.Group,
 			DurableCalculator: func(group, topic string) string {
 				if group == "" {

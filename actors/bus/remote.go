@@ -9,7 +9,11 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"time"
+
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 )
 
 // Backend names for Open.
@@ -42,7 +46,7 @@ func Open(url string, opts Options) (*Bus, error) {
 		js.Close()
 		return nil, err
 	}
-	pub, err := js.Publisher(false)
+	conn, async, err := js.asyncPublisher()
 	if err != nil {
 		js.Close()
 		return nil, err
@@ -51,7 +55,7 @@ func Open(url string, opts Options) (*Bus, error) {
 	if queue <= 0 {
 		queue = 4096
 	}
-	b.remote = &forwarder{pub: pub, js: js, queue: make(chan forwarded, queue), log: b.log}
+	b.remote = &forwarder{conn: conn, async: async, js: js, queue: make(chan forwarded, queue), log: b.log}
 	return b, nil
 }
 
@@ -71,10 +75,16 @@ type forwarded struct {
 	msg   *message.Message
 }
 
-// forwarder publishes a copy of every event to a remote pub/sub from its own
-// goroutine, behind its own bounded queue. Its methods are no-ops on nil.
+// forwarder publishes a copy of every event to JetStream from its own
+// goroutine, behind its own bounded queue. It encodes with watermill-nats's
+// NATSMarshaler (the wire format every watermill-nats subscriber reads) and
+// publishes asynchronously, up to asyncWindow messages awaiting their
+// JetStream acks, so one round trip per event does not bound the rate. Its
+// methods are no-ops on nil.
 type forwarder struct {
-	pub     message.Publisher
+	conn    *nats.Conn
+	async   nats.JetStreamContext
+	pending []nats.PubAckFuture
 	js      *JetStream
 	queue   chan forwarded
 	sent    atomic.Uint64
@@ -113,9 +123,7 @@ func (f *forwarder) start(ctx context.Context) (stop func()) {
 	return func() {
 		close(done)
 		wg.Wait()
-		if err := f.pub.Close(); err != nil {
-			f.log.Warn("event bus: close forwarder", "err", err)
-		}
+		f.conn.Close()
 		f.js.Close()
 		if n := f.dropped.Load(); n > 0 {
 			f.log.Warn("event bus dropped forwarded events", "dropped", n, "forwarded", f.sent.Load())
@@ -123,31 +131,87 @@ func (f *forwarder) start(ctx context.Context) (stop func()) {
 	}
 }
 
+// asyncWindow is how many forwarded events may await their acks.
+const asyncWindow = 1024
+
 func (f *forwarder) run(ctx context.Context, done <-chan struct{}) {
+	defer f.settle(ctx)
 	for {
 		select {
 		case m := <-f.queue:
-			f.publish(m)
+			f.publish(ctx, m)
 		case <-ctx.Done():
 			return
 		case <-done:
 			for {
 				select {
 				case m := <-f.queue:
-					f.publish(m)
+					f.publish(ctx, m)
 				default:
 					return
 				}
 			}
 		}
+		if len(f.queue) == 0 {
+			f.harvest() // idle: count the acks already in
+		}
 	}
 }
 
-func (f *forwarder) publish(m forwarded) {
-	if err := f.pub.Publish(m.topic, m.msg); err != nil {
+func (f *forwarder) publish(ctx context.Context, m forwarded) {
+	nm, err := (&wmnats.NATSMarshaler{}).Marshal(m.topic, m.msg)
+	if err == nil {
+		var fut nats.PubAckFuture
+		if fut, err = f.async.PublishMsgAsync(nm); err == nil {
+			f.pending = append(f.pending, fut)
+		}
+	}
+	if err != nil {
 		f.dropped.Add(1)
 		f.log.Debug("event bus: forward", "topic", m.topic, "err", err)
-		return
 	}
-	f.sent.Add(1)
+	if len(f.pending) >= asyncWindow {
+		f.settle(ctx)
+	}
+}
+
+// harvest counts the acks that have arrived, without waiting.
+func (f *forwarder) harvest() {
+	keep := f.pending[:0]
+	for _, fut := range f.pending {
+		select {
+		case <-fut.Ok():
+			f.sent.Add(1)
+		case err := <-fut.Err():
+			f.dropped.Add(1)
+			f.log.Debug("event bus: forward", "err", err)
+		default:
+			keep = append(keep, fut)
+		}
+	}
+	clear(f.pending[len(keep):])
+	f.pending = keep
+}
+
+// settle waits for the acks of the events in flight and counts them.
+func (f *forwarder) settle(ctx context.Context) {
+	timeout := time.After(5 * time.Second)
+	for i, fut := range f.pending {
+		select {
+		case <-fut.Ok():
+			f.sent.Add(1)
+		case err := <-fut.Err():
+			f.dropped.Add(1)
+			f.log.Debug("event bus: forward", "err", err)
+		case <-ctx.Done():
+			f.dropped.Add(uint64(len(f.pending) - i))
+			f.pending = f.pending[:0]
+			return
+		case <-timeout:
+			f.dropped.Add(uint64(len(f.pending) - i))
+			f.pending = f.pending[:0]
+			return
+		}
+	}
+	f.pending = f.pending[:0]
 }
