@@ -63,6 +63,10 @@ func New(cfg Config) *Network {
 		hosts: make(map[string]*Host), links: make(map[[2]string]*direction)}
 }
 
+// Done is closed when the network is closed; whatever runs on it should
+// stop then.
+func (n *Network) Done() <-chan struct{} { return n.ctx.Done() }
+
 // Start is when the network was created; records count time from it.
 func (n *Network) Start() time.Time { return n.start }
 

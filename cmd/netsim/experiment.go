@@ -226,10 +226,17 @@ func run(sc scenario, keep bool) report {
 		client.Wait(ctx)
 		rep.Client = conn.(*rdt.Conn).Stats()
 		rep.graphs = []actors.Graph{link.Graph("client"), conn.(*rdt.Conn).SendGraph(), conn.(*rdt.Conn).RecvGraph()}
+		// A server still resending to a client that has gone (its last
+		// ACK lost) would linger for minutes of backoff: give it a while,
+		// then closing the network ends it.
+		linger, stop := context.WithTimeout(ctx, 10*time.Second)
 		select {
 		case rep.Server = <-serverStats:
-		case <-ctx.Done():
+		case <-linger.Done():
+			nw.Close()
+			rep.Server = <-serverStats
 		}
+		stop()
 		server.Wait(ctx)
 	}
 	rep.Goodput = float64(sc.Bytes*8) / rep.Completion.Seconds()

@@ -54,9 +54,9 @@ func TestCaptureIsValidAndDeterministic(t *testing.T) {
 	c1, d1, recs := capture(t, 4)
 	c2, d2, _ := capture(t, 4)
 	_, d3, _ := capture(t, 5)
-	is.True(bytes.Equal(c1, c2)) // same seed: byte-identical pcap
-	is.Equal(d1, d2)             // and drop report
-	is.True(d1 != d3) // another seed: other fates (the capture shows every packet sent, so only drops differ)
+	is.True(bytes.Equal(c1, c2))                    // same seed: byte-identical pcap
+	is.Equal(d1, d2)                                // and drop report
+	is.True(d1 != d3)                               // another seed: other fates (the capture shows every packet sent, so only drops differ)
 	is.True(strings.Count(d1, "dropped: loss") > 0) // drops reported
 	// Walk the file: global header, then one record per packet.
 	is.Equal(binary.LittleEndian.Uint32(c1), uint32(0xa1b23c4d)) // nanosecond pcap

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"netstages/actors"
+	"netstages/sim"
 )
 
 func backgroundCtx() context.Context { return context.Background() }
@@ -38,19 +39,22 @@ type outSeg struct {
 // sender is the state of the ARQ stage; only that stage's goroutine touches
 // it.
 type sender struct {
-	c          *Conn
-	cfg        Config
-	base, next uint32
-	segs       []*outSeg // sequence numbers base .. next-1
-	peerWnd    int
-	inflight   int // payload bytes in segs not yet acknowledged
-	rto        rtoEstimator
-	finQueued  bool
-	finAcked   bool
-	linger     time.Time // when set, the connection ends then
-	heard      bool      // a segment from the peer arrived in this batch
-	lastHeard  time.Time // when the one before arrived
-	gap        time.Duration
+	c                *Conn
+	cfg              Config
+	base, next       uint32
+	segs             []*outSeg // sequence numbers base .. next-1
+	peerWnd          int
+	inflight         int // payload bytes in segs not yet acknowledged
+	rto              rtoEstimator
+	finQueued        bool
+	finAcked         bool
+	linger           time.Time // when set, the connection ends then
+	synackAt         time.Time // when the server first sent its SYNACK
+	synackResent     bool
+	handshakeSampled bool
+	heard            bool      // a segment from the peer arrived in this batch
+	lastHeard        time.Time // when the one before arrived
+	gap              time.Duration
 }
 
 func newSender(c *Conn, peerWindow int, rtt time.Duration) *sender {
@@ -108,6 +112,9 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 			b = append(b, event{ack: &a})
 		case <-c.timer.C:
 			b = append(b, event{timer: true})
+		case <-c.netDone:
+			c.fail(fmt.Errorf("rdt: %w", sim.ErrClosed))
+			return nil
 		case <-ctx.Done():
 			return nil
 		}
@@ -184,6 +191,15 @@ func (s *sender) step(evs []event) []wire {
 
 func (s *sender) onAck(seg Segment, now time.Time) {
 	s.peerWnd = int(seg.Window)
+	if !s.synackAt.IsZero() && !s.handshakeSampled {
+		// The first segment after our SYNACK: the server's first RTT
+		// sample, unless the SYNACK was resent (Karn).
+		s.handshakeSampled = true
+		if !s.synackResent {
+			s.rto.sample(now.Sub(s.synackAt))
+			s.noteRTO(now, now.Sub(s.synackAt))
+		}
+	}
 	if s.cfg.ARQ == SelectiveRepeat && seg.SACK && seg.Seq >= s.base && seg.Seq < s.next {
 		s.ackOne(s.segs[seg.Seq-s.base], now)
 	}
@@ -368,6 +384,11 @@ func (s *sender) control(now time.Time, out []wire) []wire {
 	defer c.mu.Unlock()
 	if c.synack {
 		c.synack = false
+		if s.synackAt.IsZero() {
+			s.synackAt = now
+		} else {
+			s.synackResent = true
+		}
 		out = append([]wire{{seg: Segment{Kind: KindSYNACK}}}, out...)
 	}
 	for _, q := range c.sacks {

@@ -152,6 +152,7 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 				}
 				c := newConn(s.cfg, sock.Addr(), raddr, sock.Send)
 				c.sock = sock
+				c.netDone = s.host.Network().Done()
 				c.release = func() { sock.Close(); s.drop() }
 				c.ackPending = true
 				s.hold()
@@ -235,6 +236,7 @@ func (l *Listener) route(d sim.Datagram) {
 	case seg.Kind == KindSYN && !l.closed && len(l.backlog) < cap(l.backlog):
 		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.Send)
 		c.inbound = make(chan []byte, inboundQueue)
+		c.netDone = l.stack.host.Network().Done()
 		c.synack = true
 		c.release = func() { l.remove(d.From); l.stack.drop() }
 		l.stack.hold()
