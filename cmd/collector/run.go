@@ -92,7 +92,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	}
 	// An ephemeral consumer from the start of the stream: a restarted
 	// collector rebuilds its view from what the stream still keeps (24 h).
-	sub, err := js.Subscriber(bus.SubscriberConfig{})
+	sub, err := js.Subscriber(bus.SubscriberConfig{AckAsync: true})
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}

@@ -34,7 +34,10 @@ func newSink() *sink {
 }
 
 // start serves the sink on 127.0.0.1 until the test ends.
-func (s *sink) start(t *testing.T) string {
+func (s *sink) start(t *testing.T) string { return s.startB(t) }
+
+// startB serves the sink on 127.0.0.1 until the test or benchmark ends.
+func (s *sink) startB(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
