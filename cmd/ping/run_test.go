@@ -70,7 +70,7 @@ func TestAgainstTextbookPythonServer(t *testing.T) {
 	port := strings.TrimSpace(portLine)
 
 	const count = 30
-	code, out, _ := runPing(context.Background(), "-c", strconv.Itoa(count), "-i", "5ms", "-W", "300ms", "127.0.0.1:"+port)
+	code, out, _ := runPing(context.Background(), "-c", strconv.Itoa(count), "-i", "5ms", "-W", "1s", "127.0.0.1:"+port)
 	is.Equal(code, 0) // replies arrived
 	drops := regexp.MustCompile(`dropped PING (\d+) `).FindAllStringSubmatch(srvErr.String(), -1)
 	is.True(len(drops) > 0 && len(drops) < count) // the textbook server drops some, not all
@@ -106,7 +106,7 @@ func TestJSONLinesAndSummaryAgainstPingd(t *testing.T) {
 	is := is.New(t)
 	addr, stop := startPingd(t, ping.ServerConfig{Loss: 0.3, Seed: 1})
 	defer stop()
-	code, out, _ := runPing(context.Background(), "-json", "-c", "50", "-i", "1ms", "-W", "300ms", "-s", "100", addr)
+	code, out, _ := runPing(context.Background(), "-json", "-c", "50", "-i", "1ms", "-W", "1s", "-s", "100", addr)
 	is.Equal(code, 0)
 	types := map[string]int{}
 	var sum struct {
