@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -482,4 +483,49 @@ func TestRefusedUploadGetsItsAnswer(t *testing.T) {
 		is.Equal(resp.StatusCode, 403)
 		c.Close()
 	}
+}
+
+// Misses for a URL whose responses cannot be stored do not queue behind
+// each other: after the first answer marks it (hit-for-pass), concurrent
+// requests reach the origin side by side.
+func TestUncacheableMissesAreNotSerialized(t *testing.T) {
+	is := is.New(t)
+	var mu sync.Mutex
+	inflight, most := 0, 0
+	together := make(chan struct{})
+	var once sync.Once
+	var seen, lonely atomic.Int64
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inflight++
+		most = max(most, inflight)
+		if inflight >= 5 {
+			once.Do(func() { close(together) })
+		}
+		mu.Unlock()
+		if o := seen.Add(1); o > 1 { // after the first request
+			select { // wait for company; a serializing proxy never sends it
+			case <-together:
+			case <-time.After(3 * time.Second):
+				lonely.Add(1)
+			}
+		}
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "fresh every time")
+	})
+	p := startProxy(t, nil)
+	c := p.client(t)
+	get(t, c, o.url+"/live") // marks the URL not storable
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { get(t, c, o.url+"/live") })
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	is.Equal(most, 5)                 // all five were at the origin at once
+	is.Equal(lonely.Load(), int64(0)) // none waited there alone
 }

@@ -208,7 +208,7 @@ func (h *handler) serve(ctx context.Context, r Request) Response {
 	key := r.Target.Key()
 	reqStd := req.Header // the cache reads fields through cache.Fields: no conversion
 	d := c.Decide(req.Method, key, reqStd)
-	if d.Action == cache.Forward && req.Method == "GET" {
+	if d.Action == cache.Forward && req.Method == "GET" && !c.Passing(key) {
 		wait, release := c.Collapse(key)
 		if wait == nil {
 			return h.forward(ctx, r, reqStd, release)
@@ -293,6 +293,13 @@ func (h *handler) relayResponse(r Request, x *exchange, reqStd cache.Fields, rel
 			}
 		} else {
 			c.Invalidate(key) // a newer response that may not be stored outdates the stored one
+		}
+	}
+	if c != nil && req.Method == "GET" && store == nil {
+		c.Pass(key) // not storable: the next misses need not wait for each other
+		if release != nil {
+			release() // and those waiting now go on at once
+			release = nil
 		}
 	}
 	dechunk := !req.ProtoAtLeast(1, 1)

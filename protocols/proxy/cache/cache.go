@@ -48,6 +48,7 @@ type Cache struct {
 	byKey   map[string][]*list.Element // variants of one URI
 	bytes   int64
 	flights map[string]chan struct{}
+	pass    map[string]time.Time // keys whose last response could not be stored, until when
 
 	stores, evictions, invalid atomic.Uint64
 }
@@ -66,7 +67,8 @@ func New(cfg Config) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Cache{cfg: cfg, lru: list.New(), byKey: map[string][]*list.Element{}, flights: map[string]chan struct{}{}}
+	return &Cache{cfg: cfg, lru: list.New(), byKey: map[string][]*list.Element{}, flights: map[string]chan struct{}{},
+		pass: map[string]time.Time{}}
 }
 
 // Now reads the cache's clock.
@@ -161,6 +163,36 @@ func (c *Cache) Stats() Stats {
 	n, b := c.lru.Len(), c.bytes
 	c.mu.Unlock()
 	return Stats{Entries: n, Bytes: b, Stores: c.stores.Load(), Evictions: c.evictions.Load(), Invalid: c.invalid.Load()}
+}
+
+// PassTime is how long a key whose response could not be stored is
+// forwarded without collapsing (Squid's "hit-for-pass").
+const PassTime = 10 * time.Second
+
+// maxPass bounds the pass marks kept.
+const maxPass = 10000
+
+// Pass marks key as not storable for PassTime: concurrent misses for it
+// then go to the origin side by side instead of waiting for each other.
+func (c *Cache) Pass(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pass) >= maxPass {
+		clear(c.pass)
+	}
+	c.pass[key] = c.cfg.Now().Add(PassTime)
+}
+
+// Passing reports whether key was marked by Pass less than PassTime ago.
+func (c *Cache) Passing(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.pass[key]
+	if ok && !c.cfg.Now().Before(until) {
+		delete(c.pass, key)
+		return false
+	}
+	return ok
 }
 
 // Collapse is collapsed forwarding: the first caller for key becomes the

@@ -200,3 +200,13 @@ func TestConcurrentUse(t *testing.T) {
 	is.True(st.Bytes <= 20000) // budget held under concurrent use
 	is.True(st.Bytes >= 0)
 }
+
+func TestPassMarksExpire(t *testing.T) {
+	is := is.New(t)
+	ch, clk := newCache(cache.Config{})
+	is.True(!ch.Passing("k")) // unmarked
+	ch.Pass("k")
+	is.True(ch.Passing("k")) // marked: misses go side by side
+	clk.Add(cache.PassTime)
+	is.True(!ch.Passing("k")) // expired
+}
