@@ -22,6 +22,7 @@ const (
 	GatewayTimeout
 )
 
+// String names the action, for logs.
 func (a Action) String() string {
 	switch a {
 	case Forward:
