@@ -178,3 +178,24 @@ func TestPingThroughTwentyPercentLossUnchanged(t *testing.T) {
 	is.True(strings.Contains(stdout.String(), `"transmitted": 5`))
 	is.Equal(Run([]string{"ping", "-c", "0"}, &stdout, &stderr), 2)
 }
+
+func TestHTTPdOverSimIsByteExactAgainstMem(t *testing.T) {
+	for _, arq := range []rdt.ARQ{rdt.GoBackN, rdt.SelectiveRepeat} {
+		t.Run(string(arq), func(t *testing.T) {
+			is := is.New(t)
+			dir := t.TempDir()
+			var rep httpReport
+			synctest.Test(t, func(t *testing.T) {
+				sc := scenario{Proto: "http", Seed: 2, ARQ: arq, Window: 16, MSS: 1200, Bytes: 200 << 10, Settle: true,
+					Faults: sim.Faults{Latency: 5 * time.Millisecond, Loss: 0.05, Duplicate: 0.02, Reorder: 0.02, Corrupt: 0.02, MTU: 1500}}
+				rep = httpOverSim(context.Background(), sc, dir)
+			})
+			is.Equal(rep.Error, "")
+			is.True(rep.OK)                           // identical to the same GETs over mem
+			is.True(rep.Links[1].DroppedTotal() > 0) // the responses crossed a lossy link
+			is.Equal(len(rep.Client), 1)              // both GETs on one keep-alive connection
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	is.New(t).Equal(Run([]string{"http", "-bytes", "10000", "-latency", "1ms", "-min-rto", "20ms"}, &stdout, &stderr), 0) // the command, on the wall clock
+}

@@ -10,6 +10,7 @@ import (
 	"netstages/sim"
 	"netstages/sim/rdt"
 	"netstages/transport"
+	"netstages/transport/mem"
 )
 
 // world is a sim.Network seen as one transport.Network, for the tour: a
@@ -112,3 +113,6 @@ func (w *world) Close() error {
 	}
 	return w.net.Close()
 }
+
+// memNetwork is the reference network for comparisons.
+func memNetwork() transport.Network { return mem.NewNetwork(0) }
