@@ -141,9 +141,14 @@ func TestCurl(t *testing.T) {
 	is.True(strings.Contains(out, "X-Cache: HIT")) // then from the cache
 	out = run("http://" + p.addr + "/" + o.url + "/two")
 	is.True(strings.HasSuffix(out, "via curl /two")) // path-form
+	upload := filepath.Join(t.TempDir(), "upload")
+	is.NoErr(os.WriteFile(upload, []byte(strings.Repeat("u", 2<<20)), 0o600))
+	out = run("-x", "http://"+p.addr, "--data-binary", "@"+upload, o.url+"/up")
+	is.True(strings.Contains(out, "HTTP/1.1 100 Continue")) // curl asked (Expect: 100-continue) and was told to go on
+	is.True(strings.HasSuffix(out, "via curl /up"))
 	out = run("-p", "-x", "http://"+p.addr, "--cacert", ca, tlsOrigin.URL+"/")
 	is.True(strings.HasSuffix(out, "tls via curl")) // CONNECT tunnel, certificate checked
-	is.Equal(o.count.Load(), int64(2))
+	is.Equal(o.count.Load(), int64(3))
 }
 
 // selfSigned makes a certificate for 127.0.0.1, valid for an hour, that

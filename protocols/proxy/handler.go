@@ -109,6 +109,8 @@ type Response struct {
 	up     *body   // a body to relay from an origin
 	tunnel *upConn // after the head, relay the tunnel until it closes
 	close  bool    // end the connection after this response
+	// interim marks a 1xx sent ahead of the final response: not logged.
+	interim bool
 
 	// For the access log.
 	method, target, proto string

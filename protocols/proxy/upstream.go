@@ -439,6 +439,12 @@ func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
 		err = fmt.Errorf("connect to %s: %w", o.target.Addr(), err)
 	}
 	requestTime := h.cfg.Now()
+	if err == nil && req.Header.HasToken("Expect", "100-continue") {
+		// The client waits for this before it sends the body (curl does, for
+		// uploads over 1 MiB); the origin's own 100 is skipped later.
+		h.queued = append(h.queued, Response{head: []byte("HTTP/1.1 100 Continue\r\n\r\n"), interim: true})
+		h.flush()
+	}
 	// Every piece is taken from the input, sent or not, so that the next
 	// request starts where this body ends.
 	for {

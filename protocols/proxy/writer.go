@@ -23,6 +23,15 @@ func (h *handler) write(ctx context.Context, in *actors.Input[[]Response]) error
 	for batch := range in.All() {
 		for i, r := range batch {
 			n, err := h.writeOne(fw, r)
+			if r.interim {
+				if err == nil {
+					err = fw.Flush() // the client is waiting for it
+				}
+				if err != nil {
+					return fmt.Errorf("write: %w", err)
+				}
+				continue
+			}
 			h.logDone(r, n)
 			if err != nil {
 				abortRest(batch[i+1:])
