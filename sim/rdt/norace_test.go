@@ -1,0 +1,5 @@
+//go:build !race
+
+package rdt_test
+
+const raceEnabled = false
