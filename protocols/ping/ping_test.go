@@ -455,3 +455,16 @@ func TestDatagramsFromOthersAreUnmatched(t *testing.T) {
 		is.True(strings.Contains(out, "unmatched datagram from intruder:1 (13 bytes, not the target)\n"))
 	})
 }
+
+// TestOverIPv6Loopback covers the ipv6 recvmmsg/sendmmsg path.
+func TestOverIPv6Loopback(t *testing.T) {
+	is := is.New(t)
+	_, addr, stop := startServer(t, &transport.System{}, "[::1]:0", ping.ServerConfig{})
+	defer stop()
+	conn, err := net.Dial("udp", addr.String())
+	is.NoErr(err) // dial ::1
+	c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: 20, Interval: msec, Timeout: time.Second}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
+	is.NoErr(err)
+	is.NoErr(c.Run(context.Background()))
+	is.Equal(c.Summary().Received, uint64(20))
+}
