@@ -104,6 +104,11 @@ func (c *Client) run(ctx context.Context, conn net.Conn) {
 		c.graph.Store(&g)
 		s.state = start
 		runErr := p.Run(ctx)
+		if s.upgrade && s.trailing() {
+			conn.Close()
+			c.err = ErrSTARTTLSInjection
+			return
+		}
 		if s.upgrade {
 			conn.SetReadDeadline(time.Time{})
 			tc, err := c.handshake(ctx, conn)
@@ -157,11 +162,11 @@ func (c *Client) wire(conn net.Conn, s *session) *actors.Pipeline {
 	}
 	chunks := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads bytes from the conn"},
 		s.errs.source(connio.ReadChunks(conn, c.cfg.Buffers)), channelBuffer)
-	frame, frameEnd := FramerStage()
+	frame, frameEnd := FramerStage(s.framer)
 	raws := actors.Step(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "groups multi-line replies"},
 		chunks, frame, frameEnd, mode, channelBuffer)
 	replies := actors.Step(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "reads codes and enhanced codes"},
-		raws, ParserStage(c.cfg.Trace), nil, mode, channelBuffer)
+		raws, s.countParsed(ParserStage(c.cfg.Trace)), nil, mode, channelBuffer)
 	cmds := actors.Then(p, actors.Spec{Name: "session", Role: actors.RoleHandler, Does: "state machine: EHLO … QUIT"},
 		replies, s.stage, channelBuffer)
 	dst := &deadlineWriter{conn: conn, timeout: c.cfg.Timeouts.DataBlock}

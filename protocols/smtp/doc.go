@@ -25,8 +25,10 @@
 // STARTTLS: the session returns after the server's 220, the pipeline stops
 // without closing the connection (its interrupt sets a past read deadline
 // so the reader returns), the client runs the TLS handshake and wires a new
-// pipeline over the TLS connection that starts at EHLO. Bytes that arrive
-// after the 220 and before the handshake are refused (ErrSTARTTLSInjection).
+// pipeline over the TLS connection that starts at EHLO. Anything that
+// arrived behind the 220 before the reader stopped (a queued reply, or part
+// of one left in the framer) is refused with ErrSTARTTLSInjection; bytes
+// that come later go to the TLS handshake, which fails on them.
 //
 // PIPELINING (RFC 2920): MAIL, every RCPT and DATA go in one write; the
 // replies are read in order. When another message is already waiting as one

@@ -92,12 +92,11 @@ func (f *Framer) fail(batch []RawReply, err error) []RawReply {
 	return append(batch, RawReply{Err: err})
 }
 
-// FramerStage is the framer as a step stage: each chunk in, one batch of
+// FramerStage is the framer f (from NewFramer) as a step stage: each chunk in, one batch of
 // the replies it completed out. At the end of input in the middle of a
 // reply it sends an error reply, so the session knows the reply was cut
 // short. After a framing error the stage finishes.
-func FramerStage() (actors.StepFunc[connio.Chunk, []RawReply], actors.EndFunc[[]RawReply]) {
-	f := NewFramer()
+func FramerStage(f *Framer) (actors.StepFunc[connio.Chunk, []RawReply], actors.EndFunc[[]RawReply]) {
 	step := func(ctx context.Context, chunk connio.Chunk, out *actors.Output[[]RawReply]) error {
 		batch := f.Feed(nil, chunk.Data)
 		chunk.Release()

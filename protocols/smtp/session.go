@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"netstages/actors"
@@ -33,10 +34,32 @@ type session struct {
 	next    *job // the next message, its envelope already pipelined
 	upgrade bool // the phase ended for STARTTLS
 	err     error
+
+	// What arrived behind the reply to STARTTLS is refused: framer holds
+	// partial replies, parsed counts replies parsed, consumed those the
+	// session read.
+	framer   *Framer
+	parsed   atomic.Int64
+	consumed int64
 }
 
 func newSession(c *Client, conn net.Conn, ready func()) *session {
-	return &session{c: c, conn: conn, ready: ready}
+	return &session{c: c, conn: conn, ready: ready, framer: NewFramer()}
+}
+
+// countParsed counts the replies the parser stage passes on.
+func (s *session) countParsed(f actors.StepFunc[[]RawReply, []Reply]) actors.StepFunc[[]RawReply, []Reply] {
+	return func(ctx context.Context, raws []RawReply, out *actors.Output[[]Reply]) error {
+		s.parsed.Add(int64(len(raws)))
+		return f(ctx, raws, out)
+	}
+}
+
+// trailing reports, once the phase's pipeline has stopped, whether the
+// server sent anything after the reply the session read last: a whole
+// reply the session never took, or part of one still in the framer.
+func (s *session) trailing() bool {
+	return s.parsed.Load() > s.consumed || s.framer.Buffered() > 0
 }
 
 // stage is the session as a pipeline stage: it runs the state machine.
@@ -77,6 +100,7 @@ func (s *session) await(what string, d time.Duration) (Reply, error) {
 	}
 	r := s.queue[0]
 	s.queue = s.queue[1:]
+	s.consumed++
 	if r.Err != nil {
 		return r, fmt.Errorf("smtp: reply to %s: %w", what, r.Err)
 	}

@@ -426,6 +426,19 @@ func TestDataAfterSTARTTLSReplyIsRefused(t *testing.T) {
 	})
 	_, err := dial(t, addr, smtp.Config{StartTLS: smtp.TLSRequired})
 	is.True(errors.Is(err, smtp.ErrSTARTTLSInjection)) // plaintext after the STARTTLS reply is an attack
+
+	for _, fused := range []bool{false, true} {
+		addr = scripted(t, func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "220 evil.test\r\n")
+			expect(t, r, "EHLO")
+			io.WriteString(c, "250-evil.test\r\n250 STARTTLS\r\n")
+			expect(t, r, "STARTTLS")
+			io.WriteString(c, "220 go ahead\r\n250 half a rep") // a partial line after the 220
+			r.ReadString('\n')
+		})
+		_, err = dial(t, addr, smtp.Config{StartTLS: smtp.TLSRequired, Fused: fused})
+		is.True(errors.Is(err, smtp.ErrSTARTTLSInjection)) // caught in the framer, not fed to TLS
+	}
 }
 
 func TestMalformedReplyIsAnError(t *testing.T) {
@@ -489,7 +502,7 @@ func TestCancelledSendAbortsTheSession(t *testing.T) {
 	defer cancel()
 	_, err = c.Send(ctx, "a@example.com", []string{"b@example.com"}, []byte(testMsg))
 	is.True(errors.Is(err, context.DeadlineExceeded)) // the caller's deadline, not the RFC's 5 minutes
-	is.True(c.Err() != nil)                             // the session is over: its state on the wire is unknown
+	is.True(c.Err() != nil)                           // the session is over: its state on the wire is unknown
 	_, err = send(c, []string{"b@example.com"}, testMsg)
 	is.True(errors.Is(err, smtp.ErrClosed))
 	c.Close()
