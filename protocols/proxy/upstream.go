@@ -253,7 +253,7 @@ func (b *body) copy(w io.Writer, limit int64) (int64, error) {
 			// Straight from socket to socket (splice on Linux), in slices so
 			// that the idle deadline moves on.
 			b.conn.SetReadDeadline(b.h.cfg.Now().Add(b.h.cfg.UpstreamTimeout))
-			m, err := io.CopyN(w, b.conn.Conn, min(limit-n, 1<<20))
+			m, err := io.CopyN(w, b.conn.Conn, min(limit-n, 256<<10))
 			n += m
 			if err != nil {
 				return n, truncated(err)
