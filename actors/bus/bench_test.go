@@ -17,18 +17,24 @@ import (
 // to a local access log; with nats, every event is also stored in
 // JetStream and read back by a fleet subscriber (the collector's path).
 func BenchmarkBusEvents(b *testing.B) {
-	b.Run("mem", func(b *testing.B) { benchBus(b, "") })
-	b.Run("nats", func(b *testing.B) {
-		srv, err := embedded.Start(embedded.Config{Dir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
+	b.Run("mem", func(b *testing.B) { benchBus(b, "", false) })
+	for _, fleet := range []bool{false, true} {
+		name := "nats-stored" // until JetStream has stored every event
+		if fleet {
+			name = "nats-fleet" // until a fleet subscriber has read every event
 		}
-		defer srv.Shutdown()
-		benchBus(b, srv.URL())
-	})
+		b.Run(name, func(b *testing.B) {
+			srv, err := embedded.Start(embedded.Config{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Shutdown()
+			benchBus(b, srv.URL(), fleet)
+		})
+	}
 }
 
-func benchBus(b *testing.B, url string) {
+func benchBus(b *testing.B, url string, withFleet bool) {
 	events, err := bus.Open(url, bus.Options{Instance: "bench", Queue: b.N + 16})
 	if err != nil {
 		b.Fatal(err)
@@ -40,7 +46,7 @@ func benchBus(b *testing.B, url string) {
 	var fleet <-chan struct{}
 	var js *bus.JetStream
 	var sub *bus.Subscriber
-	if url != "" {
+	if withFleet {
 		js, err = bus.DialJetStream(url, nil)
 		if err != nil {
 			b.Fatal(err)

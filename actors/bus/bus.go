@@ -70,7 +70,7 @@ func New(opts Options) *Bus {
 		// Publish waits for subscribers, so Run publishes in order and a slow
 		// subscriber fills our bounded queue instead of spawning goroutines.
 		BlockPublishUntilSubscriberAck: true,
-	}, watermill.NewSlogLoggerWithLevelMapping(opts.Logger.With("component", "watermill"), quieter()))
+	}, newLogger(opts.Logger, "watermill"))
 	return &Bus{pubsub: ps, queue: make(chan Event, opts.Queue), closing: make(chan struct{}), log: opts.Logger,
 		instance: instanceName(opts.Instance)}
 }

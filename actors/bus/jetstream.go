@@ -60,7 +60,7 @@ func DialJetStream(url string, log *slog.Logger) (*JetStream, error) {
 		conn.Close()
 		return nil, fmt.Errorf("bus: jetstream %s: %w", url, err)
 	}
-	wl := watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill-nats"), quieter())
+	wl := newLogger(log, "watermill-nats")
 	return &JetStream{url: url, conn: conn, js: js, log: wl}, nil
 }
 

@@ -1,9 +1,12 @@
 package bus
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 )
 
@@ -80,4 +83,36 @@ func DecodeStamped(msg *message.Message) (Stamped, error) {
 func Decode(msg *message.Message) (Event, error) {
 	s, err := DecodeStamped(msg)
 	return s.Event, err
+}
+
+// quietLogger drops watermill's Trace and Debug calls before their fields
+// are turned into slog attributes (a measurable cost per message) unless the
+// logger would print them.
+type quietLogger struct {
+	watermill.LoggerAdapter
+	debug bool
+}
+
+// newLogger adapts log for watermill, one level quieter (see quieter).
+func newLogger(log *slog.Logger, component string) watermill.LoggerAdapter {
+	return quietLogger{
+		LoggerAdapter: watermill.NewSlogLoggerWithLevelMapping(log.With("component", component), quieter()),
+		debug:         log.Enabled(context.Background(), watermill.LevelTrace),
+	}
+}
+
+func (q quietLogger) Debug(msg string, fields watermill.LogFields) {
+	if q.debug {
+		q.LoggerAdapter.Debug(msg, fields)
+	}
+}
+
+func (q quietLogger) Trace(msg string, fields watermill.LogFields) {
+	if q.debug {
+		q.LoggerAdapter.Trace(msg, fields)
+	}
+}
+
+func (q quietLogger) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return quietLogger{LoggerAdapter: q.LoggerAdapter.With(fields), debug: q.debug}
 }
