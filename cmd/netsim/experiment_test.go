@@ -138,7 +138,7 @@ h = 0.5
 k = 1.0
 [[faults.down]]
 from = "0s"
-to = "5ms"
+to = "300ms"
 `), 0o644)
 	var stdout, stderr bytes.Buffer
 	is.Equal(Run([]string{"transfer", "-scenario", path, "-json"}, &stdout, &stderr), 0) // the file describes a run that checks out
@@ -147,7 +147,7 @@ to = "5ms"
 	is.Equal(rep.Scenario.Seed, uint64(3))                       // from the file
 	is.Equal(rep.Scenario.Faults.Latency, time.Millisecond)      // durations as strings
 	is.Equal(rep.Scenario.Faults.Burst.R, 0.5)                   // nested tables
-	is.Equal(rep.Scenario.Faults.Down[0].To, 5*time.Millisecond) // arrays of tables
+	is.Equal(rep.Scenario.Faults.Down[0].To, 300*time.Millisecond) // arrays of tables
 	is.True(rep.Links[0].Dropped["down"] > 0)                    // the SYN sent during the outage was dropped
 
 	is.Equal(Run([]string{"transfer", "-scenario", path, "-loss", "0.2"}, &stdout, &stderr), 2) // file and flags: usage error
