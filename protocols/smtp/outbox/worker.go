@@ -224,6 +224,17 @@ func (w *Worker) Run(ctx context.Context) error {
 // Running is closed once the router is consuming.
 func (w *Worker) Running() chan struct{} { return w.router.Running() }
 
+// Idle reports whether the outbox has nothing left for the workers of this
+// group: no message waiting and none delivered but unacknowledged (dead
+// letters are not waiting).
+func (w *Worker) Idle() (bool, error) {
+	info, err := w.cfg.JetStream.Conn().ConsumerInfo(Stream().Name, w.cfg.Group+"_"+strings.ReplaceAll(Topic, ".", "_"))
+	if err != nil {
+		return false, fmt.Errorf("outbox: consumer info: %w", err)
+	}
+	return info.NumPending == 0 && info.NumAckPending == 0, nil
+}
+
 // Stats returns the counts so far.
 func (w *Worker) Stats() Stats {
 	return Stats{Sent: w.stats.sent.Load(), Duplicates: w.stats.dup.Load(), Temporary: w.stats.temp.Load(),
