@@ -73,6 +73,7 @@ type Pipeline struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	ctx      context.Context // the stages' context, set by Run
+	mu       sync.Mutex      // guards cancel: Stop may come from any goroutine
 	cancel   context.CancelFunc
 	failure  atomic.Pointer[error] // the first stage failure, the cause to report
 }
@@ -201,7 +202,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", p.name, ErrNoSink)
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	p.mu.Lock()
 	p.ctx, p.cancel = ctx, cancel
+	p.mu.Unlock()
+	if p.stopping() { // Stop came before Run
+		cancel()
+	}
 	stopOnParent := context.AfterFunc(ctx, p.stop)
 	defer stopOnParent()
 	p.meter.started(p)
@@ -261,8 +267,11 @@ func (p *Pipeline) fail(s *stage, err error) error {
 func (p *Pipeline) stop() {
 	p.stopOnce.Do(func() {
 		close(p.done)
-		if p.cancel != nil {
-			p.cancel()
+		p.mu.Lock()
+		cancel := p.cancel
+		p.mu.Unlock()
+		if cancel != nil {
+			cancel()
 		}
 		for _, h := range p.hooks {
 			h()

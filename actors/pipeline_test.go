@@ -168,3 +168,17 @@ func ExamplePipeline_Run() {
 	fmt.Println(got, err)
 	// Output: [2 4 6] <nil>
 }
+
+func TestStopFromAnotherGoroutineRacesNothing(t *testing.T) {
+	is := is.New(t)
+	for range 50 {
+		p := actors.New("p", nil)
+		src := actors.Source(p, spec("reader", actors.RoleReader), func(ctx context.Context, out *actors.Output[int]) error {
+			<-ctx.Done()
+			return nil
+		}, 0)
+		actors.Sink(p, spec("writer", actors.RoleWriter), src, collect(new([]int)))
+		go p.Stop() // may come before, during or after Run sets up
+		is.NoErr(p.Run(context.Background()))
+	}
+}
