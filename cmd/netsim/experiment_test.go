@@ -144,11 +144,11 @@ to = "300ms"
 	is.Equal(Run([]string{"transfer", "-scenario", path, "-json"}, &stdout, &stderr), 0) // the file describes a run that checks out
 	var rep report
 	is.NoErr(json.Unmarshal(stdout.Bytes(), &rep))
-	is.Equal(rep.Scenario.Seed, uint64(3))                       // from the file
-	is.Equal(rep.Scenario.Faults.Latency, time.Millisecond)      // durations as strings
-	is.Equal(rep.Scenario.Faults.Burst.R, 0.5)                   // nested tables
+	is.Equal(rep.Scenario.Seed, uint64(3))                         // from the file
+	is.Equal(rep.Scenario.Faults.Latency, time.Millisecond)        // durations as strings
+	is.Equal(rep.Scenario.Faults.Burst.R, 0.5)                     // nested tables
 	is.Equal(rep.Scenario.Faults.Down[0].To, 300*time.Millisecond) // arrays of tables
-	is.True(rep.Links[0].Dropped["down"] > 0)                    // the SYN sent during the outage was dropped
+	is.True(rep.Links[0].Dropped["down"] > 0)                      // the SYN sent during the outage was dropped
 
 	is.Equal(Run([]string{"transfer", "-scenario", path, "-loss", "0.2"}, &stdout, &stderr), 2) // file and flags: usage error
 	is.Equal(Run([]string{"echo", "-scenario", path}, &stdout, &stderr), 2)                     // a transfer file for echo
@@ -191,9 +191,9 @@ func TestHTTPdOverSimIsByteExactAgainstMem(t *testing.T) {
 				rep = httpOverSim(context.Background(), sc, dir)
 			})
 			is.Equal(rep.Error, "")
-			is.True(rep.OK)                           // identical to the same GETs over mem
+			is.True(rep.OK)                          // identical to the same GETs over mem
 			is.True(rep.Links[1].DroppedTotal() > 0) // the responses crossed a lossy link
-			is.Equal(len(rep.Client), 1)              // both GETs on one keep-alive connection
+			is.Equal(len(rep.Client), 1)             // both GETs on one keep-alive connection
 		})
 	}
 	var stdout, stderr bytes.Buffer
