@@ -169,6 +169,16 @@ func (c *PacketConn) Recv() (Datagram, error) {
 	}
 }
 
+// TryRecv returns the next datagram if one is waiting, without blocking.
+func (c *PacketConn) TryRecv() (Datagram, bool) {
+	select {
+	case d := <-c.queue:
+		return Datagram{From: d.from, Payload: d.payload}, true
+	default:
+		return Datagram{}, false
+	}
+}
+
 // WriteTo sends b to addr through the link between the two hosts. It fails
 // with EHOSTUNREACH when no link joins them; a packet lost on the way is not
 // an error, as with UDP.

@@ -17,7 +17,7 @@
 //	  arq -- "[]rdt.wire" --> tx["tx<br/>checksums, sends datagrams"]
 //
 //	flowchart LR
-//	  rx["rx<br/>receives datagrams"] -- "[]uint8" --> verify["verify<br/>checksum, decode, acks to sender"]
+//	  rx["rx<br/>receives datagrams"] -- "[][]uint8" --> verify["verify<br/>checksum, decode, acks to sender"]
 //	  verify -- "[]rdt.Segment" --> reassemble["reassemble<br/>in order / buffered, what to ack"]
 //	  reassemble -- "[]rdt.delivery" --> deliver["deliver<br/>hands bytes to Read"]
 //

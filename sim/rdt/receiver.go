@@ -48,25 +48,47 @@ func reassembleDoes(a ARQ) string {
 }
 
 // rx is the source: datagrams from the peer, from the conn's own socket
-// (client) or from the listener's demux (server).
-func (r *receiver) rx(ctx context.Context, out *actors.Output[[]byte]) error {
+// (client) or from the listener's demux (server), handed on in batches of
+// whatever has arrived.
+func (r *receiver) rx(ctx context.Context, out *actors.Output[[][]byte]) error {
 	c := r.c
 	for {
-		var b []byte
+		var b [][]byte
 		if c.sock != nil {
 			d, err := c.sock.Recv()
 			if err != nil {
 				return nil // closed by the interrupt
 			}
-			if d.From != c.remote {
+			for {
+				if d.From == c.remote {
+					b = append(b, d.Payload)
+				}
+				if len(b) >= rxBatch {
+					break
+				}
+				var ok bool
+				if d, ok = c.sock.TryRecv(); !ok {
+					break
+				}
+			}
+			if len(b) == 0 {
 				continue
 			}
-			b = d.Payload
 		} else {
 			select {
-			case b = <-c.inbound:
+			case p := <-c.inbound:
+				b = append(b, p)
 			case <-ctx.Done():
 				return nil
+			}
+		drain:
+			for len(b) < rxBatch {
+				select {
+				case p := <-c.inbound:
+					b = append(b, p)
+				default:
+					break drain
+				}
 			}
 		}
 		if !out.Send(b) {
@@ -75,46 +97,53 @@ func (r *receiver) rx(ctx context.Context, out *actors.Output[[]byte]) error {
 	}
 }
 
+// rxBatch bounds the datagrams rx hands on at once.
+const rxBatch = 64
+
 // verify checks and decodes segments. Corrupt ones are dropped and counted;
 // acknowledgements go to the sender; data and FIN go on.
-func (r *receiver) verify(ctx context.Context, in *actors.Input[[]byte], out *actors.Output[[]Segment]) error {
+func (r *receiver) verify(ctx context.Context, in *actors.Input[[][]byte], out *actors.Output[[]Segment]) error {
 	c := r.c
-	for b := range in.All() {
-		seg, err := Decode(b)
-		if err != nil {
-			c.mu.Lock()
-			c.stats.Corrupt++
-			c.mu.Unlock()
-			continue
-		}
-		switch seg.Kind {
-		case KindRST:
-			c.fail(errReset)
-			continue
-		case KindSYN: // the SYNACK was lost: send it again
-			c.mu.Lock()
-			c.synack = true
-			c.mu.Unlock()
-			signal(c.kick)
-			continue
-		case KindSYNACK: // our handshake ACK was lost
-			c.mu.Lock()
-			c.ackPending = true
-			c.mu.Unlock()
-			signal(c.kick)
-			continue
-		}
-		select {
-		case c.acks <- seg:
-		case <-ctx.Done():
-			return nil
-		}
-		if seg.Kind == KindDATA || seg.Kind == KindFIN {
-			// The payload aliases the datagram, which the sim handed over
-			// for good (each duplicate is its own copy): no copy needed.
-			if !out.Send([]Segment{seg}) {
+	for batch := range in.All() {
+		var data []Segment
+		for _, b := range batch {
+			seg, err := Decode(b)
+			if err != nil {
+				c.mu.Lock()
+				c.stats.Corrupt++
+				c.mu.Unlock()
+				continue
+			}
+			switch seg.Kind {
+			case KindRST:
+				c.fail(errReset)
+				continue
+			case KindSYN: // the SYNACK was lost: send it again
+				c.mu.Lock()
+				c.synack = true
+				c.mu.Unlock()
+				signal(c.kick)
+				continue
+			case KindSYNACK: // our handshake ACK was lost
+				c.mu.Lock()
+				c.ackPending = true
+				c.mu.Unlock()
+				signal(c.kick)
+				continue
+			}
+			select {
+			case c.acks <- seg:
+			case <-ctx.Done():
 				return nil
 			}
+			// The payload aliases the datagram, which the sim handed over
+			// for good (each duplicate is its own copy): no copy needed.
+			if seg.Kind == KindDATA || seg.Kind == KindFIN {
+				data = append(data, seg)
+			}
+		}
+		if len(data) > 0 && !out.Send(data) {
+			return nil
 		}
 	}
 	return nil
