@@ -26,7 +26,7 @@ import (
 // Run is pingd's whole life; ctx ending acts like SIGTERM, and ready, if not
 // nil, receives the listening address (tests use both).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) int {
-	cmd := cli.New("pingd", "[-addr 127.0.0.1:12000] [-loss 0] [-delay 0] [-jitter 0] [-seed N] [-echo upper|same] [-heartbeat-timeout 0] [-v]",
+	cmd := cli.New("pingd", "[-addr 127.0.0.1:12000] [-loss 0] [-delay 0] [-jitter 0] [-seed N] [-echo upper|same] [-heartbeat-timeout 0] [-fused] [-v]",
 		"UDP ping server: echoes every datagram that begins with 'Ping ', like the textbook's\nPython server, with optional seeded loss, delay and jitter, and heartbeat tracking.", stderr)
 	addr := cmd.Flags.String("addr", "127.0.0.1:12000", "listen address (UDP)")
 	loss := cmd.Flags.Float64("loss", 0, "fraction of requests to drop, 0 to 1 (the textbook server drops 4 in 11)")
@@ -35,6 +35,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	seed := cmd.Flags.Uint64("seed", 0, "seed of the loss and delay draws, for reproducible runs (default: random, printed)")
 	echoMode := cmd.Flags.String("echo", ping.EchoUpper, "echo 'upper' (upper-cased, like the textbook) or 'same' (unchanged)")
 	hbTimeout := cmd.Flags.Duration("heartbeat-timeout", 0, "track heartbeat clients (ping -heartbeat); report one down after this much silence (0: off)")
+	fused := cmd.Flags.Bool("fused", true, "run parser, handler and writer in the reader's goroutine: one goroutine, no hand-off per datagram;\n-fused=false gives each stage its own goroutine (same graph)")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -52,7 +53,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	log := cmd.Logger()
 	events := bus.New(bus.Options{Logger: log})
 	cfg := ping.ServerConfig{Loss: *loss, Delay: *delay, Jitter: *jitter, Seed: *seed, Echo: *echoMode,
-		HeartbeatTimeout: *hbTimeout, Bus: events, Log: serverLog(cmd, stderr)}
+		HeartbeatTimeout: *hbTimeout, Fused: *fused, Bus: events, Log: serverLog(cmd, stderr)}
 	if err := cfg.Validate(); err != nil {
 		return cmd.Usagef("%v", err)
 	}

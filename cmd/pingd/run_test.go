@@ -62,11 +62,18 @@ func startPingd(t *testing.T, args ...string) (addr string, stdout, stderr *sync
 // TestTextbookPythonClient runs the course's client (Ping <seq> <HH:MM:SS>,
 // 1 s timeout) against pingd -loss 0.3 -seed 1: every answer is the
 // upper-cased request, and the timeouts fall exactly on pingd's seeded drops.
+// It runs against both -fused (the default) and -fused=false.
 func TestTextbookPythonClient(t *testing.T) {
+	for _, fused := range []string{"-fused=true", "-fused=false"} {
+		t.Run(fused, func(t *testing.T) { textbookPythonClient(t, fused) })
+	}
+}
+
+func textbookPythonClient(t *testing.T, fused string) {
 	is := is.New(t)
 	python, err := exec.LookPath("python3")
 	is.NoErr(err) // python3 is needed (Makefile DEB_PACKAGES)
-	addr, stdout, _, stop := startPingd(t, "-loss", "0.3", "-seed", "1")
+	addr, stdout, _, stop := startPingd(t, "-loss", "0.3", "-seed", "1", fused)
 	host, port, _ := net.SplitHostPort(addr)
 	out, err := exec.Command(python, "testdata/udp_pinger_client.py", host, port).Output()
 	is.NoErr(err) // the Python client ran

@@ -35,12 +35,18 @@ func plainEcho(b *testing.B) (string, func()) {
 	return pc.LocalAddr().String(), func() { pc.Close(); <-done }
 }
 
-func pingdServer(b *testing.B) (string, func()) {
+func pingdFused(b *testing.B) (string, func()) { return pingdServer(b, true) }
+
+func pingdStages(b *testing.B) (string, func()) { return pingdServer(b, false) }
+
+// pingdServer serves pingd with its stages fused into the reader's
+// goroutine (pingd's default) or with a goroutine per stage.
+func pingdServer(b *testing.B, fused bool) (string, func()) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := ping.NewServer(pc, ping.ServerConfig{}, actors.NewMeter())
+	srv, err := ping.NewServer(pc, ping.ServerConfig{Fused: fused}, actors.NewMeter())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,11 +58,12 @@ func pingdServer(b *testing.B) (string, func()) {
 var servers = []struct {
 	name  string
 	start func(*testing.B) (string, func())
-}{{"plain", plainEcho}, {"pingd", pingdServer}}
+}{{"plain", plainEcho}, {"pingd-fused", pingdFused}, {"pingd-stages", pingdStages}}
 
 // BenchmarkServerRTT is a ping-pong over loopback with a bare client: one
 // request in flight, so ns/op is the round trip, and pingd's minus plain's
-// is what the four-stage pipeline adds per datagram.
+// is what the four-stage pipeline adds per datagram: fused (one goroutine,
+// direct calls) and with a goroutine per stage (three hand-offs).
 func BenchmarkServerRTT(b *testing.B) {
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {

@@ -73,26 +73,28 @@ func countTrue(v []bool) (n uint64) {
 }
 
 func TestSeededLossOverMemIsExactlyTheDraws(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Loss: 0.3, Seed: 1})
-		defer stop()
-		start := time.Now()
-		sum, out := memClient(t, n, "client:5000", addr, ping.ClientConfig{Count: 100, Interval: 10 * msec, Timeout: 200 * msec})
-		drops := ping.Drops(1, 0.3, 100)
-		is.Equal(sum.Transmitted, uint64(100))
-		is.Equal(sum.Lost, countTrue(drops)) // the n-th request's fate is the n-th draw
-		is.Equal(sum.Received, 100-countTrue(drops))
-		is.Equal(srv.Counts().Dropped, countTrue(drops))
-		for i, dropped := range drops {
-			if dropped {
-				is.True(strings.Contains(out, "request timeout for seq="+itoa(i+1)+"\n")) // each drop reported
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Loss: 0.3, Seed: 1})
+			defer stop()
+			start := time.Now()
+			sum, out := memClient(t, n, "client:5000", addr, ping.ClientConfig{Count: 100, Interval: 10 * msec, Timeout: 200 * msec})
+			drops := ping.Drops(1, 0.3, 100)
+			is.Equal(sum.Transmitted, uint64(100))
+			is.Equal(sum.Lost, countTrue(drops)) // the n-th request's fate is the n-th draw
+			is.Equal(sum.Received, 100-countTrue(drops))
+			is.Equal(srv.Counts().Dropped, countTrue(drops))
+			for i, dropped := range drops {
+				if dropped {
+					is.True(strings.Contains(out, "request timeout for seq="+itoa(i+1)+"\n")) // each drop reported
+				}
 			}
-		}
-		// The run lasts the schedule plus one timeout at most: 99 intervals + 200 ms.
-		is.True(time.Since(start) <= 99*10*msec+200*msec+tickSlack)
-		is.Equal(sum.Duplicates+sum.Late+sum.Unmatched+sum.Malformed, uint64(0))
+			// The run lasts the schedule plus one timeout at most: 99 intervals + 200 ms.
+			is.True(time.Since(start) <= 99*10*msec+200*msec+tickSlack)
+			is.Equal(sum.Duplicates+sum.Late+sum.Unmatched+sum.Malformed, uint64(0))
+		})
 	})
 }
 
@@ -102,52 +104,58 @@ const tickSlack = 20 * msec
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestDelayedEchoesDoNotHoldUpOthers(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Delay: 100 * msec})
-		defer stop()
-		var wg sync.WaitGroup
-		sums := make([]ping.Summary, 3)
-		for i := range sums {
-			wg.Go(func() {
-				sums[i], _ = memClient(t, n, "client:"+itoa(5000+i), addr, ping.ClientConfig{Count: 20, Interval: 10 * msec, Timeout: time.Second})
-			})
-		}
-		wg.Wait()
-		for _, sum := range sums {
-			is.Equal(sum.Received, uint64(20))
-			is.Equal(sum.RTT.Min, 100.0) // every echo waited exactly its own delay:
-			is.Equal(sum.RTT.Max, 100.0) // none queued behind another (10 ms apart, 3 clients)
-		}
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: 100 * msec})
+			defer stop()
+			var wg sync.WaitGroup
+			sums := make([]ping.Summary, 3)
+			for i := range sums {
+				wg.Go(func() {
+					sums[i], _ = memClient(t, n, "client:"+itoa(5000+i), addr, ping.ClientConfig{Count: 20, Interval: 10 * msec, Timeout: time.Second})
+				})
+			}
+			wg.Wait()
+			for _, sum := range sums {
+				is.Equal(sum.Received, uint64(20))
+				is.Equal(sum.RTT.Min, 100.0) // every echo waited exactly its own delay:
+				is.Equal(sum.RTT.Max, 100.0) // none queued behind another (10 ms apart, 3 clients)
+			}
+		})
 	})
 }
 
 func TestDelayedEchoesAreBounded(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Delay: time.Second, MaxDelayed: 3})
-		defer stop()
-		sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Count: 5, Interval: msec, Timeout: 2 * time.Second})
-		is.Equal(sum.Received, uint64(3)) // three waited their second
-		is.Equal(sum.Lost, uint64(2))     // the rest found the queue full
-		is.Equal(srv.Counts().Overflow, uint64(2))
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: time.Second, MaxDelayed: 3})
+			defer stop()
+			sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Count: 5, Interval: msec, Timeout: 2 * time.Second})
+			is.Equal(sum.Received, uint64(3)) // three waited their second
+			is.Equal(sum.Lost, uint64(2))     // the rest found the queue full
+			is.Equal(srv.Counts().Overflow, uint64(2))
+		})
 	})
 }
 
 func TestJitterReordersAndStaysInRange(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Delay: 100 * msec, Jitter: 50 * msec, Seed: 7})
-		defer stop()
-		sum, out := memClient(t, n, "client:1", addr, ping.ClientConfig{Count: 50, Interval: 10 * msec, Timeout: time.Second})
-		is.Equal(sum.Received, uint64(50))
-		is.True(sum.RTT.Min >= 50 && sum.RTT.Max <= 150) // delay ± jitter
-		is.True(sum.Reordered > 0)                       // 10 ms apart with ±50 ms: replies overtake each other
-		is.True(sum.RTT.Jitter > 0)
-		is.Equal(strings.Count(out, "(reordered)"), int(sum.Reordered))
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: 100 * msec, Jitter: 50 * msec, Seed: 7})
+			defer stop()
+			sum, out := memClient(t, n, "client:1", addr, ping.ClientConfig{Count: 50, Interval: 10 * msec, Timeout: time.Second})
+			is.Equal(sum.Received, uint64(50))
+			is.True(sum.RTT.Min >= 50 && sum.RTT.Max <= 150) // delay ± jitter
+			is.True(sum.Reordered > 0)                       // 10 ms apart with ±50 ms: replies overtake each other
+			is.True(sum.RTT.Jitter > 0)
+			is.Equal(strings.Count(out, "(reordered)"), int(sum.Reordered))
+		})
 	})
 }
 
@@ -185,74 +193,80 @@ func TestLateReplyIsReportedTwiceButCountedOnce(t *testing.T) {
 }
 
 func TestServerDropsMalformedAndEchoesAnythingAfterPing(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{})
-		defer stop()
-		pc, _ := n.ListenPacket(context.Background(), "udp", "raw:1")
-		defer pc.Close()
-		big := append([]byte("Ping 1 "), bytes.Repeat([]byte("z"), ping.MaxDatagram-7)...)
-		for _, d := range [][]byte{[]byte("hello"), []byte("PING 1 2"), {}, []byte("Ping 1 08:35:38"), []byte("Ping ???"), big} {
-			pc.WriteTo(d, addr)
-		}
-		buf := make([]byte, ping.MaxDatagram+10)
-		var got []string
-		for range 3 {
-			k, _, err := pc.ReadFrom(buf)
-			is.NoErr(err)
-			got = append(got, string(buf[:k]))
-		}
-		is.Equal(got[0], "PING 1 08:35:38")                                 // the course client's message, upper-cased
-		is.Equal(got[1], "PING ???")                                        // whatever follows "Ping "
-		is.Equal(got[2], "PING 1 "+strings.Repeat("Z", ping.MaxDatagram-7)) // the largest datagram, whole
-		synctest.Wait()
-		c := srv.Counts()
-		is.Equal(c.Malformed, uint64(3)) // hello, PING (wrong case for a request), empty
-		is.Equal(c.Echoed, uint64(3))
-		is.Equal(c.Received, uint64(6))
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused})
+			defer stop()
+			pc, _ := n.ListenPacket(context.Background(), "udp", "raw:1")
+			defer pc.Close()
+			big := append([]byte("Ping 1 "), bytes.Repeat([]byte("z"), ping.MaxDatagram-7)...)
+			for _, d := range [][]byte{[]byte("hello"), []byte("PING 1 2"), {}, []byte("Ping 1 08:35:38"), []byte("Ping ???"), big} {
+				pc.WriteTo(d, addr)
+			}
+			buf := make([]byte, ping.MaxDatagram+10)
+			var got []string
+			for range 3 {
+				k, _, err := pc.ReadFrom(buf)
+				is.NoErr(err)
+				got = append(got, string(buf[:k]))
+			}
+			is.Equal(got[0], "PING 1 08:35:38")                                 // the course client's message, upper-cased
+			is.Equal(got[1], "PING ???")                                        // whatever follows "Ping "
+			is.Equal(got[2], "PING 1 "+strings.Repeat("Z", ping.MaxDatagram-7)) // the largest datagram, whole
+			synctest.Wait()
+			c := srv.Counts()
+			is.Equal(c.Malformed, uint64(3)) // hello, PING (wrong case for a request), empty
+			is.Equal(c.Echoed, uint64(3))
+			is.Equal(c.Received, uint64(6))
+		})
 	})
 }
 
 func TestEchoSameKeepsTheCase(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Echo: ping.EchoSame})
-		defer stop()
-		pc, _ := n.ListenPacket(context.Background(), "udp", "raw:1")
-		defer pc.Close()
-		pc.WriteTo([]byte("Ping 1 abc"), addr)
-		buf := make([]byte, 64)
-		k, _, err := pc.ReadFrom(buf)
-		is.NoErr(err)
-		is.Equal(string(buf[:k]), "Ping 1 abc")
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Echo: ping.EchoSame})
+			defer stop()
+			pc, _ := n.ListenPacket(context.Background(), "udp", "raw:1")
+			defer pc.Close()
+			pc.WriteTo([]byte("Ping 1 abc"), addr)
+			buf := make([]byte, 64)
+			k, _, err := pc.ReadFrom(buf)
+			is.NoErr(err)
+			is.Equal(string(buf[:k]), "Ping 1 abc")
+		})
 	})
 }
 
 func TestHeartbeatGapDownAndBackAreLogged(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		var logs syncBuffer
-		log := slog.New(slog.NewTextHandler(&logs, nil))
-		_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{HeartbeatTimeout: 300 * msec, Log: log})
-		defer stop()
-		pc, _ := n.ListenPacket(context.Background(), "udp", "beater:9")
-		defer pc.Close()
-		for _, seq := range []uint64{1, 2, 5} {
-			pc.WriteTo(ping.AppendRequest(nil, seq, time.Now(), true, 0), addr)
-			time.Sleep(50 * msec)
-		}
-		synctest.Wait()
-		is.True(strings.Contains(logs.String(), `msg="lost 2 heartbeats from beater:9 (seq 3-4)"`))
-		time.Sleep(400 * msec)
-		synctest.Wait()
-		is.True(strings.Contains(logs.String(), `msg="client beater:9 down" last_seq=5`)) // silent for the timeout
-		pc.WriteTo(ping.AppendRequest(nil, 6, time.Now(), true, 0), addr)
-		synctest.Wait()
-		is.True(strings.Contains(logs.String(), `msg="client beater:9 back" seq=6`))
-		is.Equal(strings.Count(logs.String(), `down"`), 1) // reported once
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			var logs syncBuffer
+			log := slog.New(slog.NewTextHandler(&logs, nil))
+			_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, HeartbeatTimeout: 300 * msec, Log: log})
+			defer stop()
+			pc, _ := n.ListenPacket(context.Background(), "udp", "beater:9")
+			defer pc.Close()
+			for _, seq := range []uint64{1, 2, 5} {
+				pc.WriteTo(ping.AppendRequest(nil, seq, time.Now(), true, 0), addr)
+				time.Sleep(50 * msec)
+			}
+			synctest.Wait()
+			is.True(strings.Contains(logs.String(), `msg="lost 2 heartbeats from beater:9 (seq 3-4)"`))
+			time.Sleep(400 * msec)
+			synctest.Wait()
+			is.True(strings.Contains(logs.String(), `msg="client beater:9 down" last_seq=5`)) // silent for the timeout
+			pc.WriteTo(ping.AppendRequest(nil, 6, time.Now(), true, 0), addr)
+			synctest.Wait()
+			is.True(strings.Contains(logs.String(), `msg="client beater:9 back" seq=6`))
+			is.Equal(strings.Count(logs.String(), `down"`), 1) // reported once
+		})
 	})
 }
 
@@ -298,23 +312,25 @@ func TestInterruptedRunCountsOutstandingAsLost(t *testing.T) {
 // TestLossOverUDPIsWithinTheBinomialInterval runs pingd -loss 0.3 -seed 1
 // and ping over real loopback sockets.
 func TestLossOverUDPIsWithinTheBinomialInterval(t *testing.T) {
-	is := is.New(t)
-	_, addr, stop := startServer(t, &transport.System{}, "127.0.0.1:0", ping.ServerConfig{Loss: 0.3, Seed: 1})
-	defer stop()
-	conn, err := net.Dial("udp", addr.String())
-	is.NoErr(err) // dial
-	const count = 300
-	c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: count, Interval: msec, Timeout: 500 * msec}, ping.TextPrinter(&bytes.Buffer{}, false), nil)
-	is.NoErr(err)
-	is.NoErr(c.Run(context.Background()))
-	sum := c.Summary()
-	is.Equal(sum.Transmitted, uint64(count))
-	// 99.9% interval: p ± 3.29·sqrt(p(1−p)/n).
-	loss := float64(sum.Lost) / count
-	half := 3.29 * math.Sqrt(0.3*0.7/count)
-	is.True(loss > 0.3-half && loss < 0.3+half) // loss within the binomial interval
-	is.Equal(sum.Lost+sum.Received+sum.Late, uint64(count))
-	is.True(sum.RTT != nil && sum.RTT.Min > 0)
+	forEachMode(t, func(t *testing.T, fused bool) {
+		is := is.New(t)
+		_, addr, stop := startServer(t, &transport.System{}, "127.0.0.1:0", ping.ServerConfig{Fused: fused, Loss: 0.3, Seed: 1})
+		defer stop()
+		conn, err := net.Dial("udp", addr.String())
+		is.NoErr(err) // dial
+		const count = 300
+		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: count, Interval: msec, Timeout: 500 * msec}, ping.TextPrinter(&bytes.Buffer{}, false), nil)
+		is.NoErr(err)
+		is.NoErr(c.Run(context.Background()))
+		sum := c.Summary()
+		is.Equal(sum.Transmitted, uint64(count))
+		// 99.9% interval: p ± 3.29·sqrt(p(1−p)/n).
+		loss := float64(sum.Lost) / count
+		half := 3.29 * math.Sqrt(0.3*0.7/count)
+		is.True(loss > 0.3-half && loss < 0.3+half) // loss within the binomial interval
+		is.Equal(sum.Lost+sum.Received+sum.Late, uint64(count))
+		is.True(sum.RTT != nil && sum.RTT.Min > 0)
+	})
 }
 
 // TestReorderAndDuplicatesFromAThrowawayServer: a server written here reads
@@ -387,6 +403,13 @@ func TestGraphsAreTheStages(t *testing.T) {
 	srv, err := ping.NewServer(pc, ping.ServerConfig{}, nil)
 	is.NoErr(err)
 	is.Equal(names(srv.Graph()), "reader parser handler writer") // no framer: a datagram is a unit
+	is.Equal(srv.Graph().Edges[2].Buffer, 64)                    // a goroutine per stage: channels
+	fused, err := ping.NewServer(pc, ping.ServerConfig{Fused: true}, nil)
+	is.NoErr(err)
+	is.Equal(names(fused.Graph()), "reader parser handler writer") // fused: the same stages
+	for _, e := range fused.Graph().Edges {
+		is.Equal(e.Buffer, -1) // every edge after the reader is a direct call
+	}
 	c, err := ping.NewClient(ping.Unconnected(pc, pc.LocalAddr()), ping.ClientConfig{}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
 	is.NoErr(err)
 	is.Equal(names(c.Graph()), "pacer sender reader parser handler writer")
@@ -438,33 +461,49 @@ func TestOneMillisecondScheduleIsKept(t *testing.T) {
 }
 
 func TestDatagramsFromOthersAreUnmatched(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Delay: 20 * msec})
-		defer stop()
-		intruder, _ := n.ListenPacket(context.Background(), "udp", "intruder:1")
-		defer intruder.Close()
-		go func() {
-			time.Sleep(5 * msec)
-			intruder.WriteTo([]byte("PING 1 forged"), mem.Addr{Net: "memgram", HostPort: "client:7"}) // a forged reply to seq 1
-		}()
-		sum, out := memClient(t, n, "client:7", addr, ping.ClientConfig{Count: 2, Interval: 10 * msec, Timeout: 100 * msec})
-		is.Equal(sum.Received, uint64(2))  // the real replies still count
-		is.Equal(sum.Unmatched, uint64(1)) // the forged one does not
-		is.True(strings.Contains(out, "unmatched datagram from intruder:1 (13 bytes, not the target)\n"))
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: 20 * msec})
+			defer stop()
+			intruder, _ := n.ListenPacket(context.Background(), "udp", "intruder:1")
+			defer intruder.Close()
+			go func() {
+				time.Sleep(5 * msec)
+				intruder.WriteTo([]byte("PING 1 forged"), mem.Addr{Net: "memgram", HostPort: "client:7"}) // a forged reply to seq 1
+			}()
+			sum, out := memClient(t, n, "client:7", addr, ping.ClientConfig{Count: 2, Interval: 10 * msec, Timeout: 100 * msec})
+			is.Equal(sum.Received, uint64(2))  // the real replies still count
+			is.Equal(sum.Unmatched, uint64(1)) // the forged one does not
+			is.True(strings.Contains(out, "unmatched datagram from intruder:1 (13 bytes, not the target)\n"))
+		})
 	})
 }
 
 // TestOverIPv6Loopback covers the ipv6 recvmmsg/sendmmsg path.
 func TestOverIPv6Loopback(t *testing.T) {
-	is := is.New(t)
-	_, addr, stop := startServer(t, &transport.System{}, "[::1]:0", ping.ServerConfig{})
-	defer stop()
-	conn, err := net.Dial("udp", addr.String())
-	is.NoErr(err) // dial ::1
-	c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: 20, Interval: msec, Timeout: time.Second}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
-	is.NoErr(err)
-	is.NoErr(c.Run(context.Background()))
-	is.Equal(c.Summary().Received, uint64(20))
+	forEachMode(t, func(t *testing.T, fused bool) {
+		is := is.New(t)
+		_, addr, stop := startServer(t, &transport.System{}, "[::1]:0", ping.ServerConfig{Fused: fused})
+		defer stop()
+		conn, err := net.Dial("udp", addr.String())
+		is.NoErr(err) // dial ::1
+		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: 20, Interval: msec, Timeout: time.Second}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
+		is.NoErr(err)
+		is.NoErr(c.Run(context.Background()))
+		is.Equal(c.Summary().Received, uint64(20))
+	})
+}
+
+// forEachMode runs a server test with the stages fused into the reader's
+// goroutine and with a goroutine per stage: the behaviour must not change.
+func forEachMode(t *testing.T, test func(t *testing.T, fused bool)) {
+	for _, fused := range []bool{true, false} {
+		name := "goroutine-per-stage"
+		if fused {
+			name = "fused"
+		}
+		t.Run(name, func(t *testing.T) { test(t, fused) })
+	}
 }

@@ -50,6 +50,12 @@ type ServerConfig struct {
 	Bus *bus.Bus
 	// Log receives the heartbeat reports and per-datagram debug logs.
 	Log *slog.Logger
+	// Fused runs the parser, handler and writer inside the reader's
+	// goroutine (actors.Fused): the same stages and graph, one goroutine for
+	// the whole server, and no hand-off between reading a request and
+	// sending its echo. False gives each stage a goroutine of its own.
+	// cmd/pingd turns it on by default.
+	Fused bool
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -123,14 +129,18 @@ func NewServer(pc net.PacketConn, cfg ServerConfig, meter *actors.Meter) (*Serve
 	if s.cfg.HeartbeatTimeout > 0 {
 		tick = max(s.cfg.HeartbeatTimeout/10, time.Millisecond)
 	}
+	mode := actors.OwnGoroutine
+	if s.cfg.Fused {
+		mode = actors.Fused
+	}
 	grams := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads datagrams (and ticks)"},
 		ReadDatagrams(pc, tick), channelBuffer)
-	reqs := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "checks the Ping prefix"},
-		grams, parseRequests(s), channelBuffer)
-	echoes := actors.Then(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "loss, delay, heartbeats"},
-		reqs, s.handle(), channelBuffer)
-	actors.Sink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "sends echoes, now or later"},
-		echoes, s.write())
+	reqs := actors.Step(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "checks the Ping prefix"},
+		grams, s.parseStage(), nil, mode, channelBuffer)
+	echoes := actors.Step(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "loss, delay, heartbeats"},
+		reqs, s.handleStage(), nil, mode, channelBuffer)
+	actors.StepSink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "sends echoes, now or later"},
+		echoes, s.writeStage(), nil, mode)
 	s.pipeline = p
 	return s, nil
 }
@@ -167,29 +177,27 @@ type Request struct {
 	Parsed bool
 }
 
-// parseRequests is the server's parser stage: it counts and drops
-// datagrams that are not requests and passes ticks through.
-func parseRequests(s *Server) actors.StageFunc[[]Datagram, []Request] {
-	return func(ctx context.Context, in *actors.Input[[]Datagram], out *actors.Output[[]Request]) error {
-		for batch := range in.All() {
-			reqs := make([]Request, 0, len(batch))
-			for _, d := range batch {
-				r := Request{Datagram: d}
-				if !d.Tick {
-					s.counts.received.Add(1)
-					m, ok, err := ParseRequest(d.Data)
-					if err != nil {
-						s.counts.malformed.Add(1)
-						s.cfg.Log.Debug("malformed datagram dropped", "from", d.From, "bytes", len(d.Data))
-						continue
-					}
-					r.Msg, r.Parsed = m, ok
+// parseStage is the server's parser stage: it counts and drops datagrams
+// that are not requests and passes ticks through.
+func (s *Server) parseStage() actors.StepFunc[[]Datagram, []Request] {
+	return func(ctx context.Context, batch []Datagram, out *actors.Output[[]Request]) error {
+		reqs := make([]Request, 0, len(batch))
+		for _, d := range batch {
+			r := Request{Datagram: d}
+			if !d.Tick {
+				s.counts.received.Add(1)
+				m, ok, err := ParseRequest(d.Data)
+				if err != nil {
+					s.counts.malformed.Add(1)
+					s.cfg.Log.Debug("malformed datagram dropped", "from", d.From, "bytes", len(d.Data))
+					continue
 				}
-				reqs = append(reqs, r)
+				r.Msg, r.Parsed = m, ok
 			}
-			if len(reqs) > 0 && !out.Send(reqs) {
-				return nil
-			}
+			reqs = append(reqs, r)
+		}
+		if len(reqs) > 0 {
+			out.Send(reqs) // false only when the pipeline is stopping
 		}
 		return nil
 	}
@@ -244,80 +252,80 @@ func Drops(seed uint64, loss float64, n int) []bool {
 	return out
 }
 
-// handle is the server's handler stage: the loss and delay draws, the echo
-// itself, and heartbeat tracking on ticks and requests.
-func (s *Server) handle() actors.StageFunc[[]Request, []EchoOut] {
-	return func(ctx context.Context, in *actors.Input[[]Request], out *actors.Output[[]EchoOut]) error {
-		fates := NewFates(s.cfg)
-		var peers *Heartbeats
-		if s.cfg.HeartbeatTimeout > 0 {
-			peers = NewHeartbeats(s.cfg.HeartbeatTimeout, s.cfg.MaxPeers)
-		}
-		var notes []Note
-		for reqs := range in.All() {
-			echoes := make([]EchoOut, 0, len(reqs))
-			for _, r := range reqs {
-				if peers != nil {
-					if r.Tick {
-						notes = peers.Tick(r.At, notes[:0])
-					} else if r.Parsed && r.Msg.Heartbeat {
-						notes = peers.Beat(r.From.String(), r.Msg.Seq, r.At, notes[:0])
-					}
-					s.report(notes)
-					notes = notes[:0]
-				}
+// handleStage is the server's handler stage: the loss and delay draws, the
+// echo itself, and heartbeat tracking on ticks and requests. Its state (the
+// PRNGs, the heartbeat table) lives in the closure, so it runs the same in
+// a goroutine of its own or fused into the reader's.
+func (s *Server) handleStage() actors.StepFunc[[]Request, []EchoOut] {
+	fates := NewFates(s.cfg)
+	var peers *Heartbeats
+	if s.cfg.HeartbeatTimeout > 0 {
+		peers = NewHeartbeats(s.cfg.HeartbeatTimeout, s.cfg.MaxPeers)
+	}
+	var notes []Note
+	return func(ctx context.Context, reqs []Request, out *actors.Output[[]EchoOut]) error {
+		echoes := make([]EchoOut, 0, len(reqs))
+		for _, r := range reqs {
+			if peers != nil {
 				if r.Tick {
-					continue
+					notes = peers.Tick(r.At, notes[:0])
+				} else if r.Parsed && r.Msg.Heartbeat {
+					notes = peers.Beat(r.From.String(), r.Msg.Seq, r.At, notes[:0])
 				}
-				drop, delay := fates.Next()
-				if drop {
-					s.counts.dropped.Add(1)
-					continue
-				}
-				data := r.Data
-				if s.cfg.Echo == EchoUpper {
-					upperInPlace(data) // the reader's copy is ours
-				}
-				echoes = append(echoes, EchoOut{To: r.From, Data: data, Delay: delay})
+				s.report(notes)
+				notes = notes[:0]
 			}
-			if len(echoes) > 0 && !out.Send(echoes) {
-				return nil
+			if r.Tick {
+				continue
 			}
+			drop, delay := fates.Next()
+			if drop {
+				s.counts.dropped.Add(1)
+				continue
+			}
+			data := r.Data
+			if s.cfg.Echo == EchoUpper {
+				upperInPlace(data) // the reader's copy is ours
+			}
+			echoes = append(echoes, EchoOut{To: r.From, Data: data, Delay: delay})
+		}
+		if len(echoes) > 0 {
+			out.Send(echoes) // false only when the pipeline is stopping
 		}
 		return nil
 	}
 }
 
-// write is the server's writer stage: echoes without delay go out at once,
-// a batch of them in one sendmmsg(2) on a real UDP socket; a delayed one is
-// handed to a timer, whose goroutine writes it (WriteTo is safe for
-// concurrent use), so it holds up nobody.
-func (s *Server) write() actors.SinkFunc[[]EchoOut] {
-	return func(ctx context.Context, in *actors.Input[[]EchoOut]) error {
-		bw := batchConnOf(s.pc)
-		var now []EchoOut
-		var msgs []ipv4.Message
-		for batch := range in.All() {
-			now = now[:0]
-			for _, e := range batch {
-				if e.Delay <= 0 {
-					now = append(now, e)
-					continue
-				}
-				if !s.timers.after(e.Delay, s.cfg.MaxDelayed, func() { s.send(e) }) {
-					s.counts.overflow.Add(1)
-					continue
-				}
-				s.counts.delayed.Add(1)
-			}
-			if bw == nil || len(now) < 2 {
-				for _, e := range now {
-					s.send(e)
-				}
+// writeStage is the server's writer stage: echoes without delay go out at
+// once, a batch of them in one sendmmsg(2) on a real UDP socket; a delayed
+// one is handed to a timer, whose goroutine writes it (WriteTo is safe for
+// concurrent use), so it holds up nobody — not even the reader when the
+// writer is fused into its goroutine.
+func (s *Server) writeStage() actors.SinkStepFunc[[]EchoOut] {
+	bw := batchConnOf(s.pc)
+	var now []EchoOut
+	var msgs []ipv4.Message
+	return func(ctx context.Context, batch []EchoOut, more bool) error {
+		now = now[:0]
+		for _, e := range batch {
+			if e.Delay <= 0 {
+				now = append(now, e)
 				continue
 			}
+			if !s.timers.after(e.Delay, s.cfg.MaxDelayed, func() { s.send(e) }) {
+				s.counts.overflow.Add(1)
+				continue
+			}
+			s.counts.delayed.Add(1)
+		}
+		if bw == nil || len(now) < 2 {
+			for _, e := range now {
+				s.send(e)
+			}
+		} else {
 			msgs = s.sendBatch(bw, now, msgs[:0])
 		}
+		clear(now) // drop the references to sent datagrams
 		return nil
 	}
 }
