@@ -24,7 +24,10 @@
 // out the message is Nacked and JetStream delivers it again after NakDelay.
 // A 5xx reply (or an item that cannot be decoded) is permanent: PoisonQueue
 // publishes it on DeadTopic with the reason in the reason_poisoned header
-// and acks it.
+// and acks it. When the server takes the message for some recipients and
+// refuses others, the message counts as sent and an item for just the
+// refused recipients goes to DeadTopic with every RCPT reply as the reason
+// (a 4xx refusal there is not retried: the Message-ID is recorded as sent).
 //
 // Exactly once, and where it is not. The "already delivered" record lives
 // in a JetStream key-value bucket beside the outbox, keyed by a hash of the

@@ -269,6 +269,8 @@ func TestTemporaryFailureIsRetriedAndPermanentOneIsDeadLettered(t *testing.T) {
 	is.NoErr(err)
 	_, err = outbox.Enqueue(pub, "a@example.org", []string{"ok@example.net"}, message("ok@example.org", "ok@example.net"))
 	is.NoErr(err) // the same Message-ID again: JetStream keeps it once
+	half, err := outbox.Enqueue(pub, "a@example.org", []string{"half@example.net", "nobody@example.net"}, message("half@example.org", "half@example.net"))
+	is.NoErr(err) // one recipient accepted, one refused
 
 	deadSub, err := f.js.Subscriber(bus.SubscriberConfig{})
 	is.NoErr(err)
@@ -289,27 +291,34 @@ func TestTemporaryFailureIsRetriedAndPermanentOneIsDeadLettered(t *testing.T) {
 	defer wg.Wait()
 	defer cancel()
 
-	select {
-	case msg := <-dead:
-		msg.Ack()
-		it, err := outbox.DecodeItem(msg.Payload)
-		is.NoErr(err)
-		is.Equal(it.MessageID, bad) // the refused message is the dead letter
-		reason := msg.Metadata.Get(outbox.ReasonKey)
-		is.True(strings.Contains(reason, "554") && strings.Contains(reason, "refused by policy")) // with the server's reason
-	case <-time.After(30 * time.Second):
-		info, err := f.js.Conn().ConsumerInfo(outbox.Stream().Name, "outbox_netstages_outbox")
-		t.Fatalf("no dead letter; sink %v, consumer %+v %v, stats %+v", s.snapshot(), info, err, w.Stats())
+	letters := map[string]string{} // Message-ID → reason
+	for len(letters) < 2 {
+		select {
+		case msg := <-dead:
+			msg.Ack()
+			it, err := outbox.DecodeItem(msg.Payload)
+			is.NoErr(err) // a dead letter is an outbox item
+			letters[it.MessageID] = msg.Metadata.Get(outbox.ReasonKey)
+			if it.MessageID == half {
+				is.Equal(it.To, []string{"nobody@example.net"}) // only the refused recipient
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("dead letters %v; sink %v, stats %+v", letters, s.snapshot(), w.Stats())
+		}
 	}
-	eventually(t, 30*time.Second, "ok and temp delivered", func() bool { return f.sink.count(ok) == 1 && f.sink.count(temp) == 1 })
+	is.True(strings.Contains(letters[bad], "554") && strings.Contains(letters[bad], "refused by policy"))    // with the server's reason
+	is.True(strings.Contains(letters[half], "550") && strings.Contains(letters[half], "nobody@example.net")) // the refused recipient, with its reply
+	eventually(t, 30*time.Second, "ok, temp and half delivered", func() bool {
+		return f.sink.count(ok) == 1 && f.sink.count(temp) == 1 && f.sink.count(half) == 1
+	})
 	eventually(t, 10*time.Second, "consumer settled", f.settled)
 	is.Equal(s.rcptCount("temp@example.net"), 3) // two refusals, then accepted: retried with backoff
 	is.Equal(s.count(ok), 1)                     // enqueued twice, sent once
 	is.Equal(s.count(bad), 0)                    // never accepted
 	st := w.Stats()
-	is.Equal(st.Sent, uint64(2))      // ok and temp
+	is.Equal(st.Sent, uint64(3))      // ok, temp and half
 	is.Equal(st.Temporary, uint64(2)) // the two 451s
-	is.Equal(st.Dead, uint64(1))      // bad
+	is.Equal(st.Dead, uint64(2))      // bad, and half's refused recipient
 
 	// A copy of an already sent message published without dedupe (as after
 	// the stream's Duplicates window) is stopped by the ledger.

@@ -125,6 +125,9 @@ func (ss *sinkSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		close(s.held)
 		<-s.release
 	}
+	if to == "nobody@example.net" {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
 	if temp {
 		return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}

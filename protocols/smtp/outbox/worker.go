@@ -122,6 +122,7 @@ type Worker struct {
 	router *message.Router
 	pub    message.Publisher
 	sub    message.Subscriber
+	dead   message.Publisher
 	stats  struct{ sent, dup, temp, dead, takeover atomic.Uint64 }
 }
 
@@ -192,7 +193,7 @@ func (w *Worker) wire() error {
 		}.Middleware,
 	)
 	router.AddConsumerHandler("outbox", Topic, sub, w.handle)
-	w.router, w.pub, w.sub = router, pub, sub
+	w.router, w.pub, w.sub, w.dead = router, pub, sub, deadPublisher{pub}
 	return nil
 }
 
@@ -274,12 +275,41 @@ func (w *Worker) handle(msg *message.Message) error {
 		// Delivered but not recorded: ack anyway; a redelivery would resend.
 		w.cfg.Log.Error("outbox: delivered but could not record it", "message_id", it.MessageID, "err", err)
 	}
+	if len(res.Rejected) > 0 {
+		w.refused(it, res.Rejected)
+	}
 	if w.cfg.AfterSent != nil {
 		w.cfg.AfterSent(it.MessageID)
 	}
 	w.stats.sent.Add(1)
 	w.event(it, "sent", 250, reply)
 	return nil
+}
+
+// refused dead-letters the recipients the server refused while it accepted
+// the message for the others: an item for just them, with every reply as
+// the reason. A temporary refusal is not retried (the Message-ID is now
+// recorded as sent); the dead letter says so.
+func (w *Worker) refused(it Item, rejected []smtp.RecipientError) {
+	dead := it
+	dead.To = nil
+	reasons := make([]string, 0, len(rejected))
+	for _, r := range rejected {
+		dead.To = append(dead.To, r.Addr)
+		reasons = append(reasons, fmt.Sprintf("RCPT %s: %d %s", r.Addr, r.Err.Code, r.Err.Message))
+	}
+	msg, err := dead.Message()
+	if err == nil {
+		msg.UUID = "partial:" + it.MessageID
+		msg.Metadata.Set(ReasonKey, oneLine("refused recipients (the others accepted the message): "+strings.Join(reasons, "; ")))
+		err = w.dead.Publish(DeadTopic, msg)
+	}
+	if err != nil {
+		w.cfg.Log.Error("outbox: dead-letter refused recipients", "message_id", it.MessageID, "err", err)
+		return
+	}
+	w.stats.dead.Add(1)
+	w.event(it, "dead", rejected[0].Err.Code, strings.Join(reasons, "; "))
 }
 
 // failed releases the claim and classifies the error.
