@@ -25,7 +25,7 @@ const defaultPort = "12000"
 
 // Run is ping's whole life. ctx ending acts like Ctrl-C (tests use it).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("ping", "[-c 10] [-i 1s] [-W 1s] [-s 0] [-json] [-q] [-heartbeat] HOST[:PORT]",
+	cmd := cli.New("ping", "[-c 10] [-i 1s] [-W 1s] [-s 0] [-json] [-q] [-heartbeat] [-fused] HOST[:PORT]",
 		"Sends UDP pings ('Ping <seq> <time>') to HOST (port 12000 by default) and reports\n"+
 			"each reply and the RTT statistics. Exit status: 0 if any reply arrived, 1 if none, 2 on usage errors.", stderr)
 	count := cmd.Flags.Int("c", 10, "how many pings to send; 0 sends until Ctrl-C")
@@ -35,6 +35,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := cmd.Flags.Bool("json", false, "print one JSON object per packet and a summary object")
 	quiet := cmd.Flags.Bool("q", false, "quiet: print only the summary")
 	heartbeat := cmd.Flags.Bool("heartbeat", false, "mark the pings as heartbeats for pingd -heartbeat-timeout")
+	fused := cmd.Flags.Bool("fused", true, "run the reply chain's parser, handler and writer in the reader's goroutine;\n-fused=false gives each stage its own goroutine (same graph)")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -53,7 +54,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	cfg := ping.ClientConfig{Count: *count, Interval: *interval, Timeout: *timeout, Size: *size, Heartbeat: *heartbeat}
+	cfg := ping.ClientConfig{Count: *count, Interval: *interval, Timeout: *timeout, Size: *size, Heartbeat: *heartbeat, Fused: *fused}
 	if *interval <= 0 || *timeout <= 0 {
 		return cmd.Usagef("-i and -W must be positive")
 	}

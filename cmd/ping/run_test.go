@@ -51,7 +51,14 @@ func (s *syncBuffer) String() string {
 // TestAgainstTextbookPythonServer pings the course's Python server, which
 // upper-cases the echo and drops about 4 in 11 requests; it reports each
 // drop on stderr, so every "request timeout" can be checked against it.
+// It runs with -fused (the default) and -fused=false.
 func TestAgainstTextbookPythonServer(t *testing.T) {
+	for _, fused := range []string{"-fused=true", "-fused=false"} {
+		t.Run(fused, func(t *testing.T) { againstTextbookPythonServer(t, fused) })
+	}
+}
+
+func againstTextbookPythonServer(t *testing.T, fused string) {
 	is := is.New(t)
 	python, err := exec.LookPath("python3")
 	is.NoErr(err) // python3 is needed (Makefile DEB_PACKAGES)
@@ -70,7 +77,7 @@ func TestAgainstTextbookPythonServer(t *testing.T) {
 	port := strings.TrimSpace(portLine)
 
 	const count = 30
-	code, out, _ := runPing(context.Background(), "-c", strconv.Itoa(count), "-i", "5ms", "-W", "1s", "127.0.0.1:"+port)
+	code, out, _ := runPing(context.Background(), fused, "-c", strconv.Itoa(count), "-i", "5ms", "-W", "1s", "127.0.0.1:"+port)
 	is.Equal(code, 0) // replies arrived
 	drops := regexp.MustCompile(`dropped PING (\d+) `).FindAllStringSubmatch(srvErr.String(), -1)
 	is.True(len(drops) > 0 && len(drops) < count) // the textbook server drops some, not all
@@ -103,10 +110,18 @@ func startPingd(t *testing.T, cfg ping.ServerConfig) (string, func()) {
 }
 
 func TestJSONLinesAndSummaryAgainstPingd(t *testing.T) {
+	for _, fused := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fused=%v", fused), func(t *testing.T) { jsonLinesAndSummary(t, fused) })
+	}
+}
+
+// jsonLinesAndSummary runs ping -json against pingd, both with stages fused
+// or not.
+func jsonLinesAndSummary(t *testing.T, fused bool) {
 	is := is.New(t)
-	addr, stop := startPingd(t, ping.ServerConfig{Loss: 0.3, Seed: 1})
+	addr, stop := startPingd(t, ping.ServerConfig{Loss: 0.3, Seed: 1, Fused: fused})
 	defer stop()
-	code, out, _ := runPing(context.Background(), "-json", "-c", "50", "-i", "1ms", "-W", "1s", "-s", "100", addr)
+	code, out, _ := runPing(context.Background(), fmt.Sprintf("-fused=%v", fused), "-json", "-c", "50", "-i", "1ms", "-W", "1s", "-s", "100", addr)
 	is.Equal(code, 0)
 	types := map[string]int{}
 	var sum struct {

@@ -40,7 +40,7 @@ func TestPacketEventsReachTheBus(t *testing.T) {
 		_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Loss: 0.3, Seed: 1})
 		pc, err := n.ListenPacket(context.Background(), "udp", "client:1")
 		is.NoErr(err)
-		c, err := ping.NewClient(ping.Unconnected(pc, addr), ping.ClientConfig{Count: 20, Interval: time.Millisecond, Timeout: 200 * time.Millisecond, Bus: events},
+		c, err := ping.NewClient(ping.Unconnected(pc, addr), ping.ClientConfig{Fused: fused, Count: 20, Interval: time.Millisecond, Timeout: 200 * time.Millisecond, Bus: events},
 			ping.TextPrinter(&bytes.Buffer{}, true), nil)
 		is.NoErr(err)
 		is.NoErr(c.Run(context.Background()))

@@ -74,6 +74,11 @@ type ClientConfig struct {
 	Name string
 	// Bus receives PacketSent, PacketReceived and PacketLost; nil for none.
 	Bus *bus.Bus
+	// Fused runs the parser, handler and writer of the reply chain inside
+	// the reader's goroutine (actors.Fused): the same stages and graph, no
+	// hand-off per reply. False gives each stage a goroutine of its own.
+	// cmd/ping turns it on by default.
+	Fused bool
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -124,6 +129,7 @@ type Client struct {
 	sock     Socket
 	target   string
 	pipeline *actors.Pipeline
+	printer  Printer
 	mu       sync.Mutex
 	stats    *Stats
 	started  time.Time
@@ -139,7 +145,7 @@ func NewClient(sock Socket, cfg ClientConfig, printer Printer, meter *actors.Met
 	}
 	cfg = cfg.withDefaults()
 	growBuffers(sock)
-	c := &Client{cfg: cfg, sock: sock, target: sock.Target().String(),
+	c := &Client{cfg: cfg, sock: sock, target: sock.Target().String(), printer: printer,
 		stats: NewStats(cfg.Timeout, Window(cfg.Timeout, cfg.Interval))}
 	p := actors.New("ping", meter)
 	p.OnInterrupt(func() { sock.Close() })
@@ -147,14 +153,18 @@ func NewClient(sock Socket, cfg ClientConfig, printer Printer, meter *actors.Met
 		c.pace, channelBuffer)
 	actors.Sink(p, actors.Spec{Name: "sender", Role: actors.RoleWriter, Does: "stamps and sends probes"},
 		probes, c.send)
+	mode := actors.OwnGoroutine
+	if cfg.Fused {
+		mode = actors.Fused
+	}
 	grams := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads replies (and ticks)"},
 		ReadDatagrams(sock, tickFor(cfg.Timeout)), channelBuffer)
-	events := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "parses PING seq time"},
-		grams, c.parse, channelBuffer)
-	reports := actors.Then(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "matches replies, expires probes"},
-		events, c.handle, channelBuffer)
-	actors.Sink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "prints a line per packet"},
-		reports, writeReports(printer))
+	events := actors.Step(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "parses PING seq time"},
+		grams, c.parse, nil, mode, channelBuffer)
+	reports := actors.Step(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "matches replies, expires probes"},
+		events, c.handleStage(), nil, mode, channelBuffer)
+	actors.StepSink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "prints a line per packet"},
+		reports, writeReport(printer), c.endRun, mode)
 	c.pipeline = p
 	return c, nil
 }
@@ -173,6 +183,10 @@ func (c *Client) Run(ctx context.Context) error {
 	c.started = time.Now()
 	c.mu.Unlock()
 	err := c.pipeline.Run(c.stopper.context(ctx))
+	// Every stage has returned: flush what an interrupt left buffered.
+	if ferr := c.printer.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("print: %w", ferr)
+	}
 	c.mu.Lock()
 	c.ended = time.Now()
 	c.mu.Unlock()
@@ -274,16 +288,12 @@ type Event struct {
 
 // parse is the client's parser stage: a batch of datagrams in, a batch of
 // events out.
-func (c *Client) parse(ctx context.Context, in *actors.Input[[]Datagram], out *actors.Output[[]Event]) error {
-	for batch := range in.All() {
-		events := make([]Event, len(batch))
-		for i, d := range batch {
-			events[i] = c.parseOne(d)
-		}
-		if !out.Send(events) {
-			return nil
-		}
+func (c *Client) parse(ctx context.Context, batch []Datagram, out *actors.Output[[]Event]) error {
+	events := make([]Event, len(batch))
+	for i, d := range batch {
+		events[i] = c.parseOne(d)
 	}
+	out.Send(events) // false only when the pipeline is stopping
 	return nil
 }
 
@@ -303,11 +313,12 @@ func (c *Client) parseOne(d Datagram) Event {
 	return ev
 }
 
-// handle is the client's handler stage: it expires probes whose timeout
-// passed, matches replies, and ends the run when the last probe is settled.
-func (c *Client) handle(ctx context.Context, in *actors.Input[[]Event], out *actors.Output[[]Report]) error {
+// handleStage is the client's handler stage: it expires probes whose
+// timeout passed, matches replies, and finishes (actors.ErrFinished) when the
+// last probe is settled, which ends the writer and the run.
+func (c *Client) handleStage() actors.StepFunc[[]Event, []Report] {
 	var expired []uint64
-	for events := range in.All() {
+	return func(ctx context.Context, events []Event, out *actors.Output[[]Report]) error {
 		var batch []Report
 		done := false
 		for _, ev := range events {
@@ -337,10 +348,10 @@ func (c *Client) handle(ctx context.Context, in *actors.Input[[]Event], out *act
 			return nil
 		}
 		if done {
-			return nil
+			return actors.ErrFinished
 		}
+		return nil
 	}
-	return nil
 }
 
 func (c *Client) publish(ev Event, m Match, expired []uint64) {
@@ -368,22 +379,33 @@ func kindOf(o Outcome) string {
 	return KindReply
 }
 
-// writeReports is the client's writer stage: it prints each report and
-// flushes when no more are waiting.
-func writeReports(pr Printer) actors.SinkFunc[[]Report] {
-	return func(ctx context.Context, in *actors.Input[[]Report]) error {
-		for batch := range in.All() {
-			for _, r := range batch {
-				if err := pr.Report(r); err != nil {
-					return fmt.Errorf("print: %w", err)
-				}
-			}
-			if in.Pending() == 0 {
-				if err := pr.Flush(); err != nil {
-					return fmt.Errorf("print: %w", err)
-				}
+// writeReport is the client's writer stage: it prints each report and
+// flushes when no more are waiting (fused, after every batch).
+func writeReport(pr Printer) actors.SinkStepFunc[[]Report] {
+	return func(ctx context.Context, batch []Report, more bool) error {
+		for _, r := range batch {
+			if err := pr.Report(r); err != nil {
+				return fmt.Errorf("print: %w", err)
 			}
 		}
-		return pr.Flush()
+		if !more {
+			if err := pr.Flush(); err != nil {
+				return fmt.Errorf("print: %w", err)
+			}
+		}
+		return nil
 	}
+}
+
+// endRun is the writer's end, once the handler has settled the last probe:
+// it flushes and stops the pipeline. With its own goroutine the writer's
+// return would end the run anyway; fused, the writer lives in the reader's
+// goroutine, which is blocked in a read until it is stopped.
+func (c *Client) endRun(ctx context.Context) error {
+	err := c.printer.Flush()
+	c.pipeline.Stop()
+	if err != nil {
+		return fmt.Errorf("print: %w", err)
+	}
+	return nil
 }

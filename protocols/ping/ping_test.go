@@ -80,7 +80,7 @@ func TestSeededLossOverMemIsExactlyTheDraws(t *testing.T) {
 			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Loss: 0.3, Seed: 1})
 			defer stop()
 			start := time.Now()
-			sum, out := memClient(t, n, "client:5000", addr, ping.ClientConfig{Count: 100, Interval: 10 * msec, Timeout: 200 * msec})
+			sum, out := memClient(t, n, "client:5000", addr, ping.ClientConfig{Fused: fused, Count: 100, Interval: 10 * msec, Timeout: 200 * msec})
 			drops := ping.Drops(1, 0.3, 100)
 			is.Equal(sum.Transmitted, uint64(100))
 			is.Equal(sum.Lost, countTrue(drops)) // the n-th request's fate is the n-th draw
@@ -114,7 +114,7 @@ func TestDelayedEchoesDoNotHoldUpOthers(t *testing.T) {
 			sums := make([]ping.Summary, 3)
 			for i := range sums {
 				wg.Go(func() {
-					sums[i], _ = memClient(t, n, "client:"+itoa(5000+i), addr, ping.ClientConfig{Count: 20, Interval: 10 * msec, Timeout: time.Second})
+					sums[i], _ = memClient(t, n, "client:"+itoa(5000+i), addr, ping.ClientConfig{Fused: fused, Count: 20, Interval: 10 * msec, Timeout: time.Second})
 				})
 			}
 			wg.Wait()
@@ -134,7 +134,7 @@ func TestDelayedEchoesAreBounded(t *testing.T) {
 			n := mem.NewNetwork(0)
 			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: time.Second, MaxDelayed: 3})
 			defer stop()
-			sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Count: 5, Interval: msec, Timeout: 2 * time.Second})
+			sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Fused: fused, Count: 5, Interval: msec, Timeout: 2 * time.Second})
 			is.Equal(sum.Received, uint64(3)) // three waited their second
 			is.Equal(sum.Lost, uint64(2))     // the rest found the queue full
 			is.Equal(srv.Counts().Overflow, uint64(2))
@@ -149,7 +149,7 @@ func TestJitterReordersAndStaysInRange(t *testing.T) {
 			n := mem.NewNetwork(0)
 			_, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: 100 * msec, Jitter: 50 * msec, Seed: 7})
 			defer stop()
-			sum, out := memClient(t, n, "client:1", addr, ping.ClientConfig{Count: 50, Interval: 10 * msec, Timeout: time.Second})
+			sum, out := memClient(t, n, "client:1", addr, ping.ClientConfig{Fused: fused, Count: 50, Interval: 10 * msec, Timeout: time.Second})
 			is.Equal(sum.Received, uint64(50))
 			is.True(sum.RTT.Min >= 50 && sum.RTT.Max <= 150) // delay ± jitter
 			is.True(sum.Reordered > 0)                       // 10 ms apart with ±50 ms: replies overtake each other
@@ -160,35 +160,37 @@ func TestJitterReordersAndStaysInRange(t *testing.T) {
 }
 
 func TestLateReplyIsReportedTwiceButCountedOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		// A throwaway echo that holds seq 2 for 300 ms.
-		pc, _ := n.ListenPacket(context.Background(), "udp", "slow:1")
-		defer pc.Close()
-		go func() {
-			buf := make([]byte, 1500)
-			for {
-				k, from, err := pc.ReadFrom(buf)
-				if err != nil {
-					return
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			// A throwaway echo that holds seq 2 for 300 ms.
+			pc, _ := n.ListenPacket(context.Background(), "udp", "slow:1")
+			defer pc.Close()
+			go func() {
+				buf := make([]byte, 1500)
+				for {
+					k, from, err := pc.ReadFrom(buf)
+					if err != nil {
+						return
+					}
+					msg := append([]byte(nil), buf[:k]...)
+					if m, _ := ping.ParseReply(msg); m.Seq == 2 {
+						time.AfterFunc(300*msec, func() { pc.WriteTo(msg, from) })
+						continue
+					}
+					pc.WriteTo(msg, from)
 				}
-				msg := append([]byte(nil), buf[:k]...)
-				if m, _ := ping.ParseReply(msg); m.Seq == 2 {
-					time.AfterFunc(300*msec, func() { pc.WriteTo(msg, from) })
-					continue
-				}
-				pc.WriteTo(msg, from)
-			}
-		}()
-		sum, out := memClient(t, n, "client:1", pc.LocalAddr(), ping.ClientConfig{Count: 10, Interval: 50 * msec, Timeout: 100 * msec})
-		is.Equal(sum.Received, uint64(9))
-		is.Equal(sum.Late, uint64(1))
-		is.Equal(sum.Lost, uint64(0)) // late is not lost
-		is.True(strings.Contains(out, "request timeout for seq=2\n"))
-		is.True(strings.Contains(out, "late reply from slow:1: seq=2 bytes="))
-		is.True(strings.Contains(out, " time=300.000 ms (reordered)\n"))                    // its real RTT, and after later replies
-		is.True(strings.Index(out, "timeout for seq=2") < strings.Index(out, "late reply")) // timeout first
+			}()
+			sum, out := memClient(t, n, "client:1", pc.LocalAddr(), ping.ClientConfig{Fused: fused, Count: 10, Interval: 50 * msec, Timeout: 100 * msec})
+			is.Equal(sum.Received, uint64(9))
+			is.Equal(sum.Late, uint64(1))
+			is.Equal(sum.Lost, uint64(0)) // late is not lost
+			is.True(strings.Contains(out, "request timeout for seq=2\n"))
+			is.True(strings.Contains(out, "late reply from slow:1: seq=2 bytes="))
+			is.True(strings.Contains(out, " time=300.000 ms (reordered)\n"))                    // its real RTT, and after later replies
+			is.True(strings.Index(out, "timeout for seq=2") < strings.Index(out, "late reply")) // timeout first
+		})
 	})
 }
 
@@ -290,22 +292,24 @@ func (s *syncBuffer) String() string {
 }
 
 func TestInterruptedRunCountsOutstandingAsLost(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		pc, _ := n.ListenPacket(context.Background(), "udp", "client:1")
-		sink, _ := n.ListenPacket(context.Background(), "udp", "void:1") // reads nothing, answers nothing
-		defer sink.Close()
-		c, err := ping.NewClient(ping.Unconnected(pc, sink.LocalAddr()), ping.ClientConfig{Interval: 100 * msec}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
-		is.NoErr(err)
-		ctx, cancel := context.WithTimeout(context.Background(), 1050*msec) // -c 0 until "Ctrl-C"
-		defer cancel()
-		is.NoErr(c.Run(ctx)) // an interrupt is not an error
-		sum := c.Summary()
-		is.Equal(sum.Transmitted, uint64(11)) // at 0, 100, …, 1000 ms
-		is.Equal(sum.Lost, uint64(11))
-		is.True(near(sum.LossPercent, 100))
-		is.True(near(sum.Elapsed, 1050))
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			pc, _ := n.ListenPacket(context.Background(), "udp", "client:1")
+			sink, _ := n.ListenPacket(context.Background(), "udp", "void:1") // reads nothing, answers nothing
+			defer sink.Close()
+			c, err := ping.NewClient(ping.Unconnected(pc, sink.LocalAddr()), ping.ClientConfig{Fused: fused, Interval: 100 * msec}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
+			is.NoErr(err)
+			ctx, cancel := context.WithTimeout(context.Background(), 1050*msec) // -c 0 until "Ctrl-C"
+			defer cancel()
+			is.NoErr(c.Run(ctx)) // an interrupt is not an error
+			sum := c.Summary()
+			is.Equal(sum.Transmitted, uint64(11)) // at 0, 100, …, 1000 ms
+			is.Equal(sum.Lost, uint64(11))
+			is.True(near(sum.LossPercent, 100))
+			is.True(near(sum.Elapsed, 1050))
+		})
 	})
 }
 
@@ -319,7 +323,7 @@ func TestLossOverUDPIsWithinTheBinomialInterval(t *testing.T) {
 		conn, err := net.Dial("udp", addr.String())
 		is.NoErr(err) // dial
 		const count = 300
-		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: count, Interval: msec, Timeout: 500 * msec}, ping.TextPrinter(&bytes.Buffer{}, false), nil)
+		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Fused: fused, Count: count, Interval: msec, Timeout: 500 * msec}, ping.TextPrinter(&bytes.Buffer{}, false), nil)
 		is.NoErr(err)
 		is.NoErr(c.Run(context.Background()))
 		sum := c.Summary()
@@ -337,62 +341,66 @@ func TestLossOverUDPIsWithinTheBinomialInterval(t *testing.T) {
 // all six probes before answering (so sends never waited for replies), then
 // answers 2, 1, 3, 3, 6, 5, a garbage datagram and a reply to seq 999.
 func TestReorderAndDuplicatesFromAThrowawayServer(t *testing.T) {
-	is := is.New(t)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	is.NoErr(err)
-	defer pc.Close()
-	served := make(chan error, 1)
-	go func() {
-		reqs := map[uint64][]byte{}
-		var from net.Addr
-		buf := make([]byte, 1500)
-		for len(reqs) < 6 {
-			k, a, err := pc.ReadFrom(buf)
-			if err != nil {
-				served <- err
-				return
+	forEachMode(t, func(t *testing.T, fused bool) {
+		is := is.New(t)
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		is.NoErr(err)
+		defer pc.Close()
+		served := make(chan error, 1)
+		go func() {
+			reqs := map[uint64][]byte{}
+			var from net.Addr
+			buf := make([]byte, 1500)
+			for len(reqs) < 6 {
+				k, a, err := pc.ReadFrom(buf)
+				if err != nil {
+					served <- err
+					return
+				}
+				m, _ := ping.ParseReply(buf[:k])
+				reqs[m.Seq], from = ping.UpperASCII(buf[:k]), a
 			}
-			m, _ := ping.ParseReply(buf[:k])
-			reqs[m.Seq], from = ping.UpperASCII(buf[:k]), a
-		}
-		for _, seq := range []uint64{2, 1, 3, 3, 6, 5} {
-			pc.WriteTo(reqs[seq], from)
-		}
-		pc.WriteTo([]byte("garbage"), from)
-		pc.WriteTo([]byte("PING 999 X"), from)
-		served <- nil
-	}()
-	conn, err := net.Dial("udp", pc.LocalAddr().String())
-	is.NoErr(err)
-	var out bytes.Buffer
-	c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: 6, Interval: 5 * msec, Timeout: 300 * msec}, ping.JSONPrinter(&out, false), nil)
-	is.NoErr(err)
-	is.NoErr(c.Run(context.Background()))
-	is.NoErr(<-served)
-	sum := c.Summary()
-	is.Equal(sum.Received, uint64(5))   // 1, 2, 3, 5, 6
-	is.Equal(sum.Duplicates, uint64(1)) // 3 again
-	is.Equal(sum.Lost, uint64(1))       // 4 never answered
-	is.Equal(sum.Reordered, uint64(2))  // 1 after 2, 5 after 6
-	is.Equal(sum.Unmatched, uint64(1))  // 999
-	is.Equal(sum.Malformed, uint64(1))  // garbage
-	is.True(strings.Contains(out.String(), `{"type":"duplicate","seq":3,"from":"`+pc.LocalAddr().String()+`","bytes":24,"rtt_ms":`))
-	is.True(strings.Contains(out.String(), `{"type":"timeout","seq":4}`))
-	is.True(strings.Contains(out.String(), `{"type":"unmatched","seq":999,`))
+			for _, seq := range []uint64{2, 1, 3, 3, 6, 5} {
+				pc.WriteTo(reqs[seq], from)
+			}
+			pc.WriteTo([]byte("garbage"), from)
+			pc.WriteTo([]byte("PING 999 X"), from)
+			served <- nil
+		}()
+		conn, err := net.Dial("udp", pc.LocalAddr().String())
+		is.NoErr(err)
+		var out bytes.Buffer
+		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Fused: fused, Count: 6, Interval: 5 * msec, Timeout: 300 * msec}, ping.JSONPrinter(&out, false), nil)
+		is.NoErr(err)
+		is.NoErr(c.Run(context.Background()))
+		is.NoErr(<-served)
+		sum := c.Summary()
+		is.Equal(sum.Received, uint64(5))   // 1, 2, 3, 5, 6
+		is.Equal(sum.Duplicates, uint64(1)) // 3 again
+		is.Equal(sum.Lost, uint64(1))       // 4 never answered
+		is.Equal(sum.Reordered, uint64(2))  // 1 after 2, 5 after 6
+		is.Equal(sum.Unmatched, uint64(1))  // 999
+		is.Equal(sum.Malformed, uint64(1))  // garbage
+		is.True(strings.Contains(out.String(), `{"type":"duplicate","seq":3,"from":"`+pc.LocalAddr().String()+`","bytes":24,"rtt_ms":`))
+		is.True(strings.Contains(out.String(), `{"type":"timeout","seq":4}`))
+		is.True(strings.Contains(out.String(), `{"type":"unmatched","seq":999,`))
+	})
 }
 
 func TestRefusedPortIsECONNREFUSED(t *testing.T) {
-	is := is.New(t)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	is.NoErr(err)
-	addr := pc.LocalAddr().String()
-	pc.Close() // nothing listens there now
-	conn, err := net.Dial("udp", addr)
-	is.NoErr(err)
-	c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: 3, Interval: 10 * msec, Timeout: 100 * msec}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
-	is.NoErr(err)
-	err = c.Run(context.Background())
-	is.True(errors.Is(err, syscall.ECONNREFUSED)) // ICMP port unreachable on a connected socket
+	forEachMode(t, func(t *testing.T, fused bool) {
+		is := is.New(t)
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		is.NoErr(err)
+		addr := pc.LocalAddr().String()
+		pc.Close() // nothing listens there now
+		conn, err := net.Dial("udp", addr)
+		is.NoErr(err)
+		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Fused: fused, Count: 3, Interval: 10 * msec, Timeout: 100 * msec}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
+		is.NoErr(err)
+		err = c.Run(context.Background())
+		is.True(errors.Is(err, syscall.ECONNREFUSED)) // ICMP port unreachable on a connected socket
+	})
 }
 
 func TestGraphsAreTheStages(t *testing.T) {
@@ -438,25 +446,27 @@ func TestBadConfigsAreRefused(t *testing.T) {
 // never answers go out on time, so the run lasts 999 ms of sending plus one
 // timeout (and at most a tick).
 func TestOneMillisecondScheduleIsKept(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		n := mem.NewNetwork(0)
-		void, _ := n.ListenPacket(context.Background(), "udp", "void:1")
-		defer void.Close()
-		go func() { // reads everything, answers nothing
-			buf := make([]byte, 100)
-			for {
-				if _, _, err := void.ReadFrom(buf); err != nil {
-					return
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			void, _ := n.ListenPacket(context.Background(), "udp", "void:1")
+			defer void.Close()
+			go func() { // reads everything, answers nothing
+				buf := make([]byte, 100)
+				for {
+					if _, _, err := void.ReadFrom(buf); err != nil {
+						return
+					}
 				}
-			}
-		}()
-		start := time.Now()
-		sum, _ := memClient(t, n, "client:1", void.LocalAddr(), ping.ClientConfig{Count: 1000, Interval: msec, Timeout: 50 * msec})
-		took := time.Since(start)
-		is.Equal(sum.Transmitted, uint64(1000))
-		is.Equal(sum.Lost, uint64(1000))
-		is.True(took >= 999*msec+50*msec && took <= 999*msec+50*msec+5*msec) // 1,000 sends/s, then the last timeout
+			}()
+			start := time.Now()
+			sum, _ := memClient(t, n, "client:1", void.LocalAddr(), ping.ClientConfig{Fused: fused, Count: 1000, Interval: msec, Timeout: 50 * msec})
+			took := time.Since(start)
+			is.Equal(sum.Transmitted, uint64(1000))
+			is.Equal(sum.Lost, uint64(1000))
+			is.True(took >= 999*msec+50*msec && took <= 999*msec+50*msec+5*msec) // 1,000 sends/s, then the last timeout
+		})
 	})
 }
 
@@ -473,7 +483,7 @@ func TestDatagramsFromOthersAreUnmatched(t *testing.T) {
 				time.Sleep(5 * msec)
 				intruder.WriteTo([]byte("PING 1 forged"), mem.Addr{Net: "memgram", HostPort: "client:7"}) // a forged reply to seq 1
 			}()
-			sum, out := memClient(t, n, "client:7", addr, ping.ClientConfig{Count: 2, Interval: 10 * msec, Timeout: 100 * msec})
+			sum, out := memClient(t, n, "client:7", addr, ping.ClientConfig{Fused: fused, Count: 2, Interval: 10 * msec, Timeout: 100 * msec})
 			is.Equal(sum.Received, uint64(2))  // the real replies still count
 			is.Equal(sum.Unmatched, uint64(1)) // the forged one does not
 			is.True(strings.Contains(out, "unmatched datagram from intruder:1 (13 bytes, not the target)\n"))
@@ -489,7 +499,7 @@ func TestOverIPv6Loopback(t *testing.T) {
 		defer stop()
 		conn, err := net.Dial("udp", addr.String())
 		is.NoErr(err) // dial ::1
-		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Count: 20, Interval: msec, Timeout: time.Second}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
+		c, err := ping.NewClient(ping.Connected(conn), ping.ClientConfig{Fused: fused, Count: 20, Interval: msec, Timeout: time.Second}, ping.TextPrinter(&bytes.Buffer{}, true), nil)
 		is.NoErr(err)
 		is.NoErr(c.Run(context.Background()))
 		is.Equal(c.Summary().Received, uint64(20))
