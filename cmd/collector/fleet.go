@@ -52,6 +52,8 @@ type RTTStats struct {
 }
 
 // TargetStats are one target's statistics over every probe, and per probe.
+// A probe is an instance (the -instance of the ping that measured): every
+// ping names itself "ping" in its events by default.
 type TargetStats struct {
 	RTTStats
 	Probes map[string]RTTStats `json:"probes"`
@@ -172,7 +174,7 @@ func (f *Fleet) Add(s bus.Stamped) error {
 		in.Refused++
 	case bus.PacketSent:
 		in.PacketsSent++
-		t, p := f.target(e.Target, e.Probe)
+		t, p := f.target(e.Target, s.Instance)
 		t.all.sent++
 		p.sent++
 	case bus.PacketReceived:
@@ -180,13 +182,13 @@ func (f *Fleet) Add(s bus.Stamped) error {
 		if e.Duplicate || e.Late {
 			return nil
 		}
-		t, p := f.target(e.Target, e.Probe)
+		t, p := f.target(e.Target, s.Instance)
 		ms := float64(e.RTT) / float64(time.Millisecond)
 		t.all.add(ms)
 		p.add(ms)
 	case bus.PacketLost:
 		in.PacketsLost++
-		t, p := f.target(e.Target, e.Probe)
+		t, p := f.target(e.Target, s.Instance)
 		t.all.lost++
 		p.lost++
 	case bus.PeerDown:
