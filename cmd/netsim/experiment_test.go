@@ -28,6 +28,7 @@ func TestTourOverSimLinks(t *testing.T) {
 	is.Equal(code, 0) // every stop passes over sim links too
 	is.True(strings.Contains(stdout.String(), "sim links with sim/rdt streams"))
 	is.True(strings.Contains(stdout.String(), "tour passed"))
+	is.Equal(Run([]string{"tour", "-net", "sim", "-sim-loss", "1.5"}, &stdout, &stderr), 2) // a loss that is no probability
 }
 
 func TestTransferReportsAndTraces(t *testing.T) {

@@ -52,6 +52,7 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 	graph := cmd.Flags.String("graph", "mermaid", "how to print each pipeline's graph: mermaid, dot or none")
 	asJSON := cmd.Flags.Bool("json", false, "print the final summary as JSON")
 	netKind := cmd.Flags.String("net", "mem", "network for the stops: mem (transport/mem) or sim (sim links, 1 ms, reliable streams by sim/rdt)")
+	simLoss := cmd.Flags.Float64("sim-loss", 0, "with -net sim: loss probability of every link, each way (datagram stops see it too)")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -68,7 +69,10 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 	switch *netKind {
 	case "mem":
 	case "sim":
-		w := newWorld(1, sim.Faults{Latency: time.Millisecond}, rdt.Config{ARQ: rdt.SelectiveRepeat, MinRTO: 20 * time.Millisecond})
+		if *simLoss < 0 || *simLoss >= 1 {
+			return cmd.Usagef("-sim-loss must be in [0,1)")
+		}
+		w := newWorld(1, sim.Faults{Latency: time.Millisecond, Loss: *simLoss}, rdt.Config{ARQ: rdt.SelectiveRepeat, MinRTO: 20 * time.Millisecond})
 		defer w.Close()
 		network = w
 	default:
