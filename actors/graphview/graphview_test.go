@@ -1,9 +1,10 @@
 package graphview_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,20 +60,42 @@ func TestSeveralPipelinesGetBoxesAndDistinctIDs(t *testing.T) {
 	is.Equal(graphview.Mermaid(graphview.Pipeline{Graph: g}), g.Mermaid()) // one plain pipeline is the foundation's Mermaid
 }
 
-func TestRenderSVGAndPNG(t *testing.T) {
+func TestSVGDrawsEveryStageAndEdge(t *testing.T) {
 	is := is.New(t)
-	var svg, png bytes.Buffer
-	is.NoErr(graphview.Render(context.Background(), &svg, graphview.FormatSVG, graphview.Pipeline{Graph: graph()})) // lay out SVG
-	is.True(strings.Contains(svg.String(), "<svg"))                                                                 // SVG
-	for _, n := range graph().Nodes {
-		is.True(strings.Contains(svg.String(), ">"+n.Name+"<")) // every stage name is text in the picture
+	g := graph()
+	svg := graphview.SVG(graphview.Pipeline{Graph: g, Counts: map[string]graphview.Counts{"writer": {In: 3}}})
+	is.True(strings.HasPrefix(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"")) // an SVG document
+	for _, n := range g.Nodes {
+		is.True(strings.Contains(svg, `data-stage="`+n.Name+`"`)) // a box per stage
+		is.True(strings.Contains(svg, ">"+n.Name+"</text>"))      // named
 	}
-	is.NoErr(graphview.Render(context.Background(), &png, graphview.FormatPNG, graphview.Pipeline{Graph: graph()})) // lay out PNG
-	is.True(bytes.HasPrefix(png.Bytes(), []byte("\x89PNG\r\n\x1a\n")))                                              // PNG signature
-	_, err := graphview.ParseFormat("gif")
-	is.True(err != nil) // unknown formats are refused
-	_, err = graphview.Layout(context.Background(), "digraph { a -> }", graphview.FormatSVG)
-	is.True(err != nil) // bad DOT is an error, not a panic
+	is.True(strings.Contains(svg, "reads &lt;bytes&gt; &amp; more"))                    // text escaped
+	is.Equal(strings.Count(svg, `class="edge"`), len(g.Edges))                          // an arrow per edge
+	is.True(strings.Contains(svg, `stroke-dasharray`))                                  // the direct call is dashed
+	is.True(strings.Contains(svg, ">in 3 | out 0 | queued 0</text>"))                   // counts annotate the stage
+	is.True(strings.Contains(svg, `fill="`+graphview.RoleColor(actors.RoleReader)+`"`)) // coloured by role
+	is.NoErr(xml.Unmarshal([]byte(svg), new(struct{})))                                 // well-formed XML
+}
+
+func TestSVGLaysOutChainsLeftToRight(t *testing.T) {
+	is := is.New(t)
+	// Two chains in one pipeline (like the ping client): a→b and c→d→e.
+	g := actors.Graph{Name: "two", Nodes: []actors.Node{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}, {Name: "e"}},
+		Edges: []actors.Edge{{From: "a", To: "b"}, {From: "c", To: "d"}, {From: "d", To: "e"}}}
+	svg := graphview.SVG(graphview.Pipeline{Graph: g})
+	pos := map[string][2]int{}
+	for _, n := range g.Nodes {
+		var x, y int
+		i := strings.Index(svg, `data-stage="`+n.Name+`"`)
+		_, err := fmt.Sscanf(svg[strings.Index(svg[i:], "<rect")+i:], `<rect x="%d" y="%d"`, &x, &y)
+		is.NoErr(err) // find the box
+		pos[n.Name] = [2]int{x, y}
+	}
+	is.True(pos["a"][0] < pos["b"][0])                              // edges point right
+	is.True(pos["c"][0] < pos["d"][0] && pos["d"][0] < pos["e"][0]) // along the whole chain
+	is.Equal(pos["a"][1], pos["b"][1])                              // a chain stays on its row
+	is.True(pos["c"][1] > pos["a"][1])                              // the second chain is below the first
+	is.Equal(pos["a"][0], pos["c"][0])                              // both start in the first column
 }
 
 // run drives n items through a small pipeline counted by meter.

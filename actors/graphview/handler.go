@@ -2,12 +2,11 @@ package graphview
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"html/template"
+	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"netstages/actors"
@@ -46,11 +45,6 @@ func Handler(views ...View) http.Handler {
 type handler struct {
 	views []View
 	now   func() time.Time
-
-	mu       sync.Mutex // guards the last layout, reused while counts stand still
-	lastDOT  string
-	lastSVG  []byte
-	lastFail error
 }
 
 // Status returns the views' state now.
@@ -119,17 +113,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		enc.SetIndent("", "  ")
 		enc.Encode(st)
 	case "svg":
-		svg, err := h.svg(r.Context(), st)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
 		w.Header().Set("Content-Type", "image/svg+xml")
-		w.Write(svg)
+		io.WriteString(w, SVG(st.pipelines()...))
 	case "html", "fragment":
 		var buf bytes.Buffer
 		page := pageData{Status: st, Fragment: format == "fragment"}
-		page.SVG, page.Err = h.inlineSVG(r.Context(), st)
+		page.SVG = inlineSVG(st)
 		if err := pageTemplate().Execute(&buf, page); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -141,39 +130,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// svg lays out the annotated picture, reusing the last one while nothing
-// has changed (an idle server costs no layout per refresh).
-func (h *handler) svg(ctx context.Context, st Status) ([]byte, error) {
-	dot := DOT(st.pipelines()...)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if dot == h.lastDOT {
-		return h.lastSVG, h.lastFail
-	}
-	svg, err := Layout(ctx, dot, FormatSVG)
-	h.lastDOT, h.lastSVG, h.lastFail = dot, svg, err
-	return svg, err
-}
-
-// inlineSVG is the picture without its XML prolog, ready to put in a page.
-func (h *handler) inlineSVG(ctx context.Context, st Status) (template.HTML, string) {
-	svg, err := h.svg(ctx, st)
-	if err != nil {
-		return "", err.Error()
-	}
-	s := string(svg)
-	if i := strings.Index(s, "<svg"); i >= 0 {
-		s = s[i:]
-	}
-	// Graphviz writes escaped text only; the SVG is ours.
-	return template.HTML(s), ""
-}
+// inlineSVG is the annotated picture, ready to put in a page. It is drawn
+// by SVG, the package's own layout; the SVG is ours and its text escaped.
+func inlineSVG(st Status) template.HTML { return template.HTML(SVG(st.pipelines()...)) }
 
 type pageData struct {
 	Status
 	Fragment bool
 	SVG      template.HTML
-	Err      string
 }
 
 // StageRow is one stage's line in the live page's table: its counts and what it does.

@@ -1,7 +1,7 @@
 package graphview
 
 // pageHTML is the live page and its refreshed fragment ("live").
-const pageHTML = `{{define "live"}}<div class="picture">{{if .Err}}<p class="error">picture unavailable: {{.Err}}</p>{{else}}{{.SVG}}{{end}}</div>
+const pageHTML = `{{define "live"}}<div class="picture">{{.SVG}}</div>
 {{range .Pipelines}}<section class="pipeline" data-title="{{.Title}}">
 <h2>{{.Title}}</h2>
 <p class="conns"><span class="active">{{.Active}}</span> active (connections or runs) · <span class="started">{{.Started}}</span> started · <span class="finished">{{.Finished}}</span> finished</p>

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"netstages/actors/graphview"
+	"netstages/actors/graphview/render"
 	"netstages/cmd/internal/cli"
 )
 
@@ -59,7 +59,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return cmd.Usagef("unknown pipeline %q: want one of %s", name, names())
 	}
-	f, err := graphview.ParseFormat(*format)
+	f, err := render.ParseFormat(*format)
 	if err != nil {
 		return cmd.Usagef("-format: %v", err)
 	}
@@ -68,7 +68,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return cmd.Failf("%s: %v", name, err)
 	}
 	var buf bytes.Buffer
-	if err := graphview.Render(context.Background(), &buf, f, pipes...); err != nil {
+	if err := render.Render(context.Background(), &buf, f, pipes...); err != nil {
 		return cmd.Failf("%v", err)
 	}
 	if *out == "" {

@@ -47,16 +47,17 @@ func firstDiff(a, b string) string {
 // TestWalksNameRealCode checks that every function a walk cites is
 // declared in the file it names.
 func TestWalksNameRealCode(t *testing.T) {
-	is := is.New(t)
+	n := 0
 	for _, w := range walks() {
 		for _, s := range w.steps {
 			funcs := declared(t, filepath.Join("../..", s.file))
-			is.True(funcs[s.function]) // the function a walk cites exists in its file
 			if !funcs[s.function] {
-				t.Logf("%s: %s not in %s", w.title, s.function, s.file)
+				t.Errorf("walk %q cites %s in %s, which is not declared there", w.title, s.function, s.file)
 			}
+			n++
 		}
 	}
+	is.New(t).True(n >= 20) // the three walks cite their stages
 }
 
 // declared lists a file's functions as "Name" and "(*T).Name" or "(T).Name".

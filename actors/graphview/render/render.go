@@ -1,4 +1,4 @@
-package graphview
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/goccy/go-graphviz"
+
+	"netstages/actors/graphview"
 )
 
 // Format is an output format of Render.
@@ -46,23 +48,23 @@ var layoutMu sync.Mutex
 // Render writes pipes to w in format f. SVG and PNG are laid out by
 // go-graphviz; renders are serialised process-wide, so Render is safe for
 // concurrent use. Nothing is written when the layout fails.
-func Render(ctx context.Context, w io.Writer, f Format, pipes ...Pipeline) error {
+func Render(ctx context.Context, w io.Writer, f Format, pipes ...graphview.Pipeline) error {
 	switch f {
 	case FormatDOT:
-		_, err := io.WriteString(w, DOT(pipes...))
+		_, err := io.WriteString(w, graphview.DOT(pipes...))
 		return err
 	case FormatMermaid:
-		_, err := io.WriteString(w, Mermaid(pipes...))
+		_, err := io.WriteString(w, graphview.Mermaid(pipes...))
 		return err
 	case FormatSVG, FormatPNG:
-		out, err := Layout(ctx, DOT(pipes...), f)
+		out, err := Layout(ctx, graphview.DOT(pipes...), f)
 		if err != nil {
 			return err
 		}
 		_, err = w.Write(out)
 		return err
 	}
-	return fmt.Errorf("graphview: unknown format %q", f)
+	return fmt.Errorf("render: unknown format %q", f)
 }
 
 // Layout lays out DOT source as SVG or PNG with go-graphviz.
@@ -73,18 +75,18 @@ func Layout(ctx context.Context, dot string, f Format) ([]byte, error) {
 	case FormatPNG:
 		gf = graphviz.PNG
 	default:
-		return nil, fmt.Errorf("graphview: cannot lay out as %q", f)
+		return nil, fmt.Errorf("render: cannot lay out as %q", f)
 	}
 	layoutMu.Lock()
 	defer layoutMu.Unlock()
 	gv, err := graphviz.New(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("graphview: start graphviz: %w", err)
+		return nil, fmt.Errorf("render: start graphviz: %w", err)
 	}
 	defer gv.Close()
 	g, err := graphviz.ParseBytes([]byte(dot))
 	if err != nil {
-		return nil, fmt.Errorf("graphview: parse dot: %w", err)
+		return nil, fmt.Errorf("render: parse dot: %w", err)
 	}
 	defer g.Close()
 	if f == FormatPNG {
@@ -92,7 +94,7 @@ func Layout(ctx context.Context, dot string, f Format) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if err := gv.Render(ctx, g, gf, &buf); err != nil {
-		return nil, fmt.Errorf("graphview: render %s: %w", f, err)
+		return nil, fmt.Errorf("render: render %s: %w", f, err)
 	}
 	return buf.Bytes(), nil
 }
