@@ -131,7 +131,15 @@ type SubscriberConfig struct {
 	// with the same group, on any machine: each message goes to one of them,
 	// and the group resumes where it stopped after a restart. Empty is an
 	// ephemeral consumer that sees the whole stream from its start.
+	//
+	// The durable consumer is created here (on Stream, for Topic, both
+	// required with Group) and the subscriber binds to it, so a subscriber
+	// that leaves does not delete it: nats.go deletes a consumer its own
+	// Subscribe created when that subscription unsubscribes, which would
+	// make the next worker start over from the beginning of the stream.
 	Group string
+	// Stream and Topic name the stream and the one topic a Group consumes.
+	Stream, Topic string
 	// AckWait is how long the server waits for an Ack before it redelivers
 	// the message to the group. Default 30 s.
 	AckWait time.Duration
@@ -173,15 +181,22 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
+	opts := []nats.SubOpt{nats.ManualAck(), nats.AckExplicit(), nats.AckWait(cfg.AckWait), nats.DeliverAll()}
+	if cfg.MaxDeliver > 0 {
+		opts = append(opts, nats.MaxDeliver(cfg.MaxDeliver))
+	}
+	if cfg.Group != "" {
+		durable, err := j.ensureConsumer(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts = []nats.SubOpt{nats.ManualAck(), nats.Bind(cfg.Stream, durable)}
+	}
 	closed := make(chan struct{})
 	conn, err := nats.Connect(j.url, append(natsOptions("netstages-sub"),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect %s: %w", j.url, err)
-	}
-	opts := []nats.SubOpt{nats.ManualAck(), nats.AckExplicit(), nats.AckWait(cfg.AckWait), nats.DeliverAll()}
-	if cfg.MaxDeliver > 0 {
-		opts = append(opts, nats.MaxDeliver(cfg.MaxDeliver))
 	}
 	sub, err := wmnats.NewSubscriberWithNatsConn(conn, wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler:      &wmnats.NATSMarshaler{},
@@ -197,12 +212,7 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 			SubscribeOptions: opts,
 			AckAsync:         cfg.AckAsync,
 			DurablePrefix:    cfg.Group,
-			DurableCalculator: func(group, topic string) string {
-				if group == "" {
-					return ""
-				}
-				return group + "_" + durableSafe(topic)
-			},
+			DurableCalculator: DurableName,
 		},
 	}, j.log)
 	if err != nil {
@@ -210,6 +220,39 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 		return nil, fmt.Errorf("bus: subscriber: %w", err)
 	}
 	return &Subscriber{Subscriber: sub, closed: closed}, nil
+}
+
+// DurableName is the durable consumer of group for topic ("" without a
+// group).
+func DurableName(group, topic string) string {
+	if group == "" {
+		return ""
+	}
+	return group + "_" + durableSafe(topic)
+}
+
+// ensureConsumer creates (or updates) the durable push consumer of a group:
+// every message of Topic from the start of Stream, explicit acks, delivered
+// to one member of the queue group at a time.
+func (j *JetStream) ensureConsumer(cfg SubscriberConfig) (string, error) {
+	if cfg.Stream == "" || cfg.Topic == "" {
+		return "", errors.New("bus: a subscriber group needs its Stream and Topic")
+	}
+	durable := DurableName(cfg.Group, cfg.Topic)
+	cc := &nats.ConsumerConfig{
+		Durable: durable, DeliverSubject: "_netstages.deliver." + durable, DeliverGroup: cfg.Group,
+		DeliverPolicy: nats.DeliverAllPolicy, AckPolicy: nats.AckExplicitPolicy, AckWait: cfg.AckWait,
+		MaxDeliver: cfg.MaxDeliver, FilterSubject: cfg.Topic, MaxAckPending: 1000,
+	}
+	if cc.MaxDeliver == 0 {
+		cc.MaxDeliver = -1
+	}
+	if _, err := j.js.AddConsumer(cfg.Stream, cc); err != nil {
+		if _, uerr := j.js.UpdateConsumer(cfg.Stream, cc); uerr != nil {
+			return "", fmt.Errorf("bus: consumer %s: %w", durable, errors.Join(err, uerr))
+		}
+	}
+	return durable, nil
 }
 
 func nakDelay(d time.Duration) wmnats.Delay {

@@ -330,6 +330,23 @@ func TestTemporaryFailureIsRetriedAndPermanentOneIsDeadLettered(t *testing.T) {
 	is.NoErr(outbox.Publish(raw, it))
 	eventually(t, 10*time.Second, "the copy handled", func() bool { return w.Stats().Duplicates == 1 && f.settled() })
 	is.Equal(s.count(ok), 1) // still once
+
+	// A worker that stops leaves the group's consumer where it was: the next
+	// worker must not start over from the beginning of the stream.
+	cancel()
+	wg.Wait()
+	is.True(f.settled()) // the durable consumer survived its last subscriber, everything acked
+	w2, err := outbox.NewWorker(cfg)
+	is.NoErr(err)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	wg.Go(func() { is.NoErr(w2.Run(ctx2)) })
+	<-w2.Running()
+	idle, err := w2.Idle()
+	is.NoErr(err)
+	is.True(idle) // nothing to redeliver
+	cancel2()
+	wg.Wait()
+	is.Equal(w2.Stats(), outbox.Stats{}) // the second worker did nothing
 }
 
 func TestEnqueueRefusesMessagesWithoutMessageID(t *testing.T) {

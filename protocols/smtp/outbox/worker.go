@@ -165,7 +165,8 @@ func (w *Worker) wire() error {
 	if err != nil {
 		return err
 	}
-	sub, err := cfg.JetStream.Subscriber(bus.SubscriberConfig{Group: cfg.Group, AckWait: cfg.AckWait, NakDelay: cfg.NakDelay})
+	sub, err := cfg.JetStream.Subscriber(bus.SubscriberConfig{Group: cfg.Group, Stream: Stream().Name, Topic: Topic,
+		AckWait: cfg.AckWait, NakDelay: cfg.NakDelay})
 	if err != nil {
 		_ = pub.Close()
 		return err
@@ -229,7 +230,7 @@ func (w *Worker) Running() chan struct{} { return w.router.Running() }
 // group: no message waiting and none delivered but unacknowledged (dead
 // letters are not waiting).
 func (w *Worker) Idle() (bool, error) {
-	info, err := w.cfg.JetStream.Conn().ConsumerInfo(Stream().Name, w.cfg.Group+"_"+strings.ReplaceAll(Topic, ".", "_"))
+	info, err := w.cfg.JetStream.Conn().ConsumerInfo(Stream().Name, bus.DurableName(w.cfg.Group, Topic))
 	if err != nil {
 		return false, fmt.Errorf("outbox: consumer info: %w", err)
 	}
