@@ -195,6 +195,16 @@ func (c *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 
 // Send is WriteTo that takes ownership of payload instead of copying it.
 func (c *PacketConn) Send(to Addr, payload []byte) error {
+	return c.SendBatch(to, [][]byte{payload})
+}
+
+// sendChunk bounds how many packets SendBatch hands to a link at once.
+const sendChunk = 64
+
+// SendBatch sends several datagrams to one address, in order, taking
+// ownership of each; the link receives them with one hand-off per
+// sendChunk packets instead of one per packet.
+func (c *PacketConn) SendBatch(to Addr, payloads [][]byte) error {
 	if deadline.Closed(c.done) {
 		return c.opError("write", net.ErrClosed)
 	}
@@ -203,19 +213,29 @@ func (c *PacketConn) Send(to Addr, payload []byte) error {
 	}
 	now := time.Now()
 	if to.Host == c.host.name {
-		c.host.deliver(c.addr, to, payload)
+		for _, p := range payloads {
+			c.host.deliver(c.addr, to, p)
+		}
 		return nil
 	}
 	d := c.host.net.route(c.host.name, to.Host)
 	if d == nil {
 		return c.opError("write", fmt.Errorf("no link from %s to %s: %w", c.host.name, to.Host, syscall.EHOSTUNREACH))
 	}
-	p := &Packet{From: c.addr, To: to, Payload: payload, Sent: now}
-	if err := d.send(p, c.done); err != nil {
-		if errors.Is(err, errStopped) {
-			return c.opError("write", net.ErrClosed)
+	chunk := min(sendChunk, c.host.net.cfg.InFlight)
+	for len(payloads) > 0 {
+		n := min(chunk, len(payloads))
+		ps := make([]*Packet, n)
+		for i, p := range payloads[:n] {
+			ps[i] = &Packet{From: c.addr, To: to, Payload: p, Sent: now}
 		}
-		return c.opError("write", err)
+		if err := d.send(ps, c.done); err != nil {
+			if errors.Is(err, errStopped) {
+				return c.opError("write", net.ErrClosed)
+			}
+			return c.opError("write", err)
+		}
+		payloads = payloads[n:]
 	}
 	return nil
 }

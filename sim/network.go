@@ -226,7 +226,7 @@ type direction struct {
 	link     *Link
 	name     string // "a>b"
 	from, to string
-	in       chan *Packet
+	in       chan []*Packet
 	slots    chan struct{} // one per packet in flight: bounds the heap
 	pipe     *actors.Pipeline
 	down     atomic.Bool
@@ -240,7 +240,7 @@ type direction struct {
 
 func newDirection(l *Link, from, to string, f Faults) *direction {
 	d := &direction{link: l, name: from + ">" + to, from: from, to: to,
-		in: make(chan *Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight)}
+		in: make(chan []*Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight)}
 	d.st = DirStats{Link: l.name, Dir: d.name, Dropped: map[string]uint64{}}
 	p := actors.New("link "+d.name, nil)
 	s := actors.Source(p, actors.Spec{Name: "ingress", Role: actors.RoleReader, Does: "numbers packets in send order"}, d.ingress, 4)
@@ -252,25 +252,38 @@ func newDirection(l *Link, from, to string, f Faults) *direction {
 	return d
 }
 
-// send queues a packet for this direction; it blocks while the direction is
-// full and gives up when stop closes.
-func (d *direction) send(p *Packet, stop <-chan struct{}) error {
-	select {
-	case d.slots <- struct{}{}:
-	case <-stop:
-		return errStopped
-	case <-d.link.net.ctx.Done():
-		return ErrClosed
+// send queues packets for this direction, in order; it blocks while the
+// direction is full and gives up when stop closes. len(ps) must not exceed
+// Config.InFlight.
+func (d *direction) send(ps []*Packet, stop <-chan struct{}) error {
+	held := 0
+	release := func() {
+		for range held {
+			<-d.slots
+		}
+	}
+	for range ps {
+		select {
+		case d.slots <- struct{}{}:
+			held++
+		case <-stop:
+			release()
+			return errStopped
+		case <-d.link.net.ctx.Done():
+			release()
+			return ErrClosed
+		}
 	}
 	select {
-	case d.in <- p:
+	case d.in <- ps:
 		return nil
 	case <-stop:
+		release()
+		return errStopped
 	case <-d.link.net.ctx.Done():
+		release()
 		return ErrClosed
 	}
-	<-d.slots
-	return errStopped
 }
 
 var errStopped = errors.New("sim: send abandoned")
@@ -280,7 +293,7 @@ var errStopped = errors.New("sim: send abandoned")
 func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) error {
 	settle := d.link.net.cfg.Settle
 	for {
-		var first *Packet
+		var first []*Packet
 		select {
 		case first = <-d.in:
 		case <-ctx.Done():
@@ -295,12 +308,12 @@ func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) erro
 				return nil
 			}
 		}
-		b := batch{first}
+		b := append(batch(nil), first...)
 	drain:
 		for len(b) < 256 {
 			select {
-			case p := <-d.in:
-				b = append(b, p)
+			case ps := <-d.in:
+				b = append(b, ps...)
 			default:
 				break drain
 			}

@@ -21,7 +21,7 @@ type Conn struct {
 	cfg           Config
 	local, remote sim.Addr
 	start         time.Time
-	send          func(to sim.Addr, b []byte) error
+	send          func(to sim.Addr, bs [][]byte) error
 	release       func() // frees the socket or the listener slot when the conn ends
 
 	// inbound carries raw datagrams from the peer (server side, fed by the
@@ -64,7 +64,7 @@ type Conn struct {
 
 var _ net.Conn = (*Conn)(nil)
 
-func newConn(cfg Config, local, remote sim.Addr, send func(sim.Addr, []byte) error) *Conn {
+func newConn(cfg Config, local, remote sim.Addr, send func(sim.Addr, [][]byte) error) *Conn {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	c := &Conn{cfg: cfg, local: local, remote: remote, start: time.Now(), send: send,

@@ -76,10 +76,12 @@ func (s *sender) wire() *actors.Pipeline {
 	segs := actors.Then(p, actors.Spec{Name: "arq", Role: actors.RoleHandler, Does: arqDoes(s.cfg.ARQ)}, evs, s.arq, 4)
 	actors.Sink(p, actors.Spec{Name: "tx", Role: actors.RoleWriter, Does: "checksums, sends datagrams"}, segs, func(ctx context.Context, in *actors.Input[[]wire]) error {
 		for b := range in.All() {
-			for _, w := range b {
-				if err := c.send(c.remote, w.seg.Append(make([]byte, 0, HeaderLen+len(w.seg.Payload)))); err != nil {
-					return fmt.Errorf("send %s: %w", w.seg.Kind, err)
-				}
+			datagrams := make([][]byte, len(b))
+			for i, w := range b {
+				datagrams[i] = w.seg.Append(make([]byte, 0, HeaderLen+len(w.seg.Payload)))
+			}
+			if err := c.send(c.remote, datagrams); err != nil {
+				return fmt.Errorf("send %d segments: %w", len(b), err)
 			}
 		}
 		return nil

@@ -150,7 +150,7 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 				if try == 0 {
 					rtt = time.Since(sent)
 				}
-				c := newConn(s.cfg, sock.Addr(), raddr, sock.Send)
+				c := newConn(s.cfg, sock.Addr(), raddr, sock.SendBatch)
 				c.sock = sock
 				c.netDone = s.host.Network().Done()
 				c.release = func() { sock.Close(); s.drop() }
@@ -234,7 +234,7 @@ func (l *Listener) route(d sim.Datagram) {
 	switch {
 	case seg.Kind == KindSYN && l.ended[d.From]: // a late copy of an old SYN
 	case seg.Kind == KindSYN && !l.closed && len(l.backlog) < cap(l.backlog):
-		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.Send)
+		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.SendBatch)
 		c.inbound = make(chan []byte, inboundQueue)
 		c.netDone = l.stack.host.Network().Done()
 		c.synack = true
