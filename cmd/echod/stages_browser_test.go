@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -64,9 +65,12 @@ func TestLiveStagesInChromium(t *testing.T) {
 	defer cancelTab()
 
 	is.NoErr(chromedp.Do(tab, chromedp.Navigate(pageURL), chromedp.WaitVisible(`tr[data-stage="writer"]`))) // the page loads in Chromium
-	// TextContent, not Text: an SVG element has no innerText.
+	// Read text in one step inside the page: the page replaces its live part
+	// every second, so a node found by one protocol call may be gone by the
+	// next. textContent, not innerText: an SVG element has no innerText.
 	text := func(sel string) string {
-		s, err := chromedp.Run(tab, chromedp.TextContent(sel))
+		q, _ := json.Marshal(sel)
+		s, err := chromedp.Run(tab, chromedp.Evaluate[string]("document.querySelector("+string(q)+").textContent"))
 		if err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
