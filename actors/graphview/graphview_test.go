@@ -192,3 +192,18 @@ func TestHandlerWithoutMeterOrGraph(t *testing.T) {
 	is.Equal(w.Code, 200)                               // still a page
 	is.True(strings.Contains(w.Body.String(), "empty")) // naming the view
 }
+
+// BenchmarkLivePage is what one refresh of the live page costs the server:
+// a snapshot, the annotated SVG and the fragment around it.
+func BenchmarkLivePage(b *testing.B) {
+	meter := actors.NewMeter()
+	h := graphview.Handler(graphview.View{Title: "demo", Meter: meter, Graph: graph()})
+	r := httptest.NewRequest("GET", "/debug/stages?format=fragment", nil)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}

@@ -39,12 +39,13 @@ type PipelineStatus struct {
 // Handler returns the live view of views; see the package doc for what it
 // serves. It is safe for concurrent use.
 func Handler(views ...View) http.Handler {
-	return &handler{views: views, now: time.Now}
+	return &handler{views: views, now: time.Now, page: pageTemplate()}
 }
 
 type handler struct {
 	views []View
 	now   func() time.Time
+	page  *template.Template // parsed once; Execute is safe for concurrent use
 }
 
 // Status returns the views' state now.
@@ -119,7 +120,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
 		page := pageData{Status: st, Fragment: format == "fragment"}
 		page.SVG = inlineSVG(st)
-		if err := pageTemplate().Execute(&buf, page); err != nil {
+		if err := h.page.Execute(&buf, page); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
