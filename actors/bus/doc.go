@@ -21,5 +21,25 @@
 // Close the Bus after the publishers have stopped: it publishes what is still
 // queued, then closes the pub/sub, which ends every subscriber's Run.
 //
-// A Bus and the subscribers are safe for concurrent use.
+// Backends (Open, the -bus flag): "mem" is the bus above and nothing else.
+// "nats://HOST:PORT" adds a forwarder behind the watermill topic: every
+// event, in its JSON envelope ({"schema":1,"instance":…,"kind":…,"event":…}),
+// also goes to NATS JetStream (stream NETSTAGES_EVENTS, kept 24 h), where
+// cmd/collector merges a fleet. The forwarder has its own bounded queue and
+// goroutine and publishes asynchronously; when NATS is slow or gone it drops
+// and counts (Stats.ForwardDropped), it never blocks Run nor a connection.
+// Local subscribers keep seeing only this process's events.
+//
+//	Bus.Run ──▶ GoChannel topic ──▶ local subscribers
+//	   └──────▶ forwarder queue ──forwarder──▶ JetStream ──▶ collector, other fleet consumers
+//
+// JetStream (DialJetStream) is the connection the fleet tools share: it
+// creates streams and hands out watermill-nats publishers and subscribers,
+// each on its own NATS connection; a Subscriber's Close waits until its
+// connection has drained. Package embedded runs a NATS server in the process.
+//
+// Limits: NATS's max payload (1 MiB by default) bounds one event; the
+// envelope decoder refuses unknown schema versions and kinds.
+//
+// A Bus, a JetStream and the subscribers are safe for concurrent use.
 package bus
