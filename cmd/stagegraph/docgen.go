@@ -71,7 +71,16 @@ func docSection() (string, error) {
 	b.WriteString("`TestArchitectureGraphsMatchCode` (cmd/stagegraph) fails when this section no longer matches the code, and\n")
 	b.WriteString("`TestWalksNameRealCode` when a walk names a function that is gone. Draw any pipeline for a slide with\n")
 	b.WriteString("`stagegraph NAME -format svg -o NAME.svg` (or `png`); see one live with `echod -status-addr 127.0.0.1:7070`\n")
-	b.WriteString("and http://127.0.0.1:7070/debug/stages. Labs: `docs/labs/`.\n")
+	b.WriteString("and http://127.0.0.1:7070/debug/stages. Labs: `docs/labs/`.\n\n")
+	b.WriteString("**Pictures and the live view** (`actors/graphview`). `graphview.DOT` styles graphs for a slide (left to right,\n")
+	b.WriteString("one colour per role with a legend, the Go type and buffer on each edge, a fused edge dashed);\n")
+	b.WriteString("`graphview/render` lays it out as SVG or PNG with go-graphviz for `stagegraph`. Servers do not link go-graphviz:\n")
+	b.WriteString("it starts a WebAssembly Graphviz in `init`, ~20 MB of RSS in every process (BENCHMARKS.md). The live page\n")
+	b.WriteString("(`graphview.Handler`, mounted at `/debug/stages`) draws with `graphview.SVG`, a small layered layout for\n")
+	b.WriteString("chains, annotated from `Meter.Snapshot()` (items in, out, queued per stage; active, started, finished\n")
+	b.WriteString("pipelines); the page refetches its live part every second; `?format=json` and `?format=svg` give the data\n")
+	b.WriteString("and the picture alone. Graphs that exist only while a connection runs (sim/rdt's sender and receiver) are\n")
+	b.WriteString("taken from a real connection between two simulated hosts; the others from each package's `Graph` function.\n")
 	for _, e := range entries() {
 		pipes, err := e.graphs(false)
 		if err != nil {
