@@ -151,7 +151,7 @@ func echoStop(ctx context.Context, t *tour) error {
 	srv := &actors.Server{Name: "echod", Handle: echo.Handler(echo.Config{MaxLine: 32}, meter), Bus: t.events}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(t.out, "echod serves echo on mem %s (max line 32 bytes)\n", ln.Addr())
+	fmt.Fprintf(t.out, "echod serves echo on %s %s (max line 32 bytes)\n", ln.Addr().Network(), ln.Addr())
 
 	cases := []struct {
 		client, send, want string
