@@ -56,6 +56,13 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
+	var statusLn net.Listener
+	if *statusAddr != "" {
+		if statusLn, err = net.Listen("tcp", *statusAddr); err != nil {
+			ln.Close()
+			return cmd.Failf("-status-addr: %v", err)
+		}
+	}
 	events := bus.New(bus.Options{Logger: log})
 	counter, err := bus.NewConnCounter(events, func(c bus.ConnCounts) {
 		log.Debug("connections", "active", c.Active, "opened", c.Opened, "refused", c.Refused)
@@ -72,13 +79,6 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 		Grace:    *grace,
 		Log:      log,
 		Bus:      events,
-	}
-	var statusLn net.Listener
-	if *statusAddr != "" {
-		if statusLn, err = net.Listen("tcp", *statusAddr); err != nil {
-			ln.Close()
-			return cmd.Failf("-status-addr: %v", err)
-		}
 	}
 	fmt.Fprintf(stdout, "echod: serving echo on %s (try: nc %s)\n", ln.Addr(), hostPort(ln.Addr()))
 	if statusLn != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -117,4 +118,17 @@ func TestLiveStagesInChromium(t *testing.T) {
 	cancelAlloc()
 	is.NoErr(srv.Process.Signal(syscall.SIGTERM)) // stop echod
 	is.NoErr(srv.Wait())                          // and it exits cleanly
+}
+
+func TestStatusAddrFlag(t *testing.T) {
+	is := is.New(t)
+	var stdout, stderr bytes.Buffer
+	is.Equal(Run([]string{"-status-addr", "nocolon"}, &stdout, &stderr, nil), 2)         // a bad address is a usage error
+	is.True(strings.Contains(stderr.String(), `-status-addr: address "nocolon" is not`)) // saying which flag
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err) // take a port
+	defer ln.Close()
+	stderr.Reset()
+	is.Equal(Run([]string{"-addr", "127.0.0.1:0", "-status-addr", ln.Addr().String()}, &stdout, &stderr, nil), 1) // a taken port fails
+	is.True(strings.Contains(stderr.String(), "address already in use"))                                          // and says why
 }
