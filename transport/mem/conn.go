@@ -2,6 +2,7 @@ package mem
 
 import (
 	"net"
+	"netstages/transport/deadline"
 	"sync"
 	"time"
 )
@@ -24,8 +25,8 @@ func (a Addr) String() string { return a.HostPort }
 type Conn struct {
 	in, out       *pipe
 	local, remote Addr
-	readDeadline  *deadline
-	writeDeadline *deadline
+	readDeadline  *deadline.Deadline
+	writeDeadline *deadline.Deadline
 	closeOnce     sync.Once
 	done          chan struct{}
 }
@@ -39,8 +40,8 @@ func Pipe(a, b Addr, bufSize int) (*Conn, *Conn) {
 		bufSize = 64 << 10
 	}
 	ab, ba := newPipe(bufSize), newPipe(bufSize)
-	ca := &Conn{in: ba, out: ab, local: a, remote: b, readDeadline: newDeadline(), writeDeadline: newDeadline(), done: make(chan struct{})}
-	cb := &Conn{in: ab, out: ba, local: b, remote: a, readDeadline: newDeadline(), writeDeadline: newDeadline(), done: make(chan struct{})}
+	ca := &Conn{in: ba, out: ab, local: a, remote: b, readDeadline: deadline.New(), writeDeadline: deadline.New(), done: make(chan struct{})}
+	cb := &Conn{in: ab, out: ba, local: b, remote: a, readDeadline: deadline.New(), writeDeadline: deadline.New(), done: make(chan struct{})}
 	return ca, cb
 }
 
@@ -111,8 +112,8 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	if isClosed(c.done) {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.readDeadline.set(t)
-	c.writeDeadline.set(t)
+	c.readDeadline.Set(t)
+	c.writeDeadline.Set(t)
 	return nil
 }
 
@@ -121,7 +122,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	if isClosed(c.done) {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.readDeadline.set(t)
+	c.readDeadline.Set(t)
 	return nil
 }
 
@@ -130,6 +131,6 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if isClosed(c.done) {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.writeDeadline.set(t)
+	c.writeDeadline.Set(t)
 	return nil
 }

@@ -3,6 +3,7 @@ package mem
 import (
 	"context"
 	"net"
+	"netstages/transport/deadline"
 	"os"
 	"sync"
 	"time"
@@ -21,8 +22,8 @@ type PacketConn struct {
 	queue         chan datagram
 	done          chan struct{}
 	closeOnce     sync.Once
-	readDeadline  *deadline
-	writeDeadline *deadline
+	readDeadline  *deadline.Deadline
+	writeDeadline *deadline.Deadline
 }
 
 var _ net.PacketConn = (*PacketConn)(nil)
@@ -41,7 +42,7 @@ func (n *Network) ListenPacket(ctx context.Context, network, addr string) (net.P
 	pc := &PacketConn{
 		net: n, addr: Addr{Net: "memgram", HostPort: a},
 		queue: make(chan datagram, 256), done: make(chan struct{}),
-		readDeadline: newDeadline(), writeDeadline: newDeadline(),
+		readDeadline: deadline.New(), writeDeadline: deadline.New(),
 	}
 	n.packets[a] = pc
 	return pc, nil
@@ -50,7 +51,7 @@ func (n *Network) ListenPacket(ctx context.Context, network, addr string) (net.P
 // ReadFrom waits for the next datagram and copies it into b; a datagram
 // longer than b is truncated, as with UDP.
 func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	if isClosed(c.readDeadline.wait()) {
+	if isClosed(c.readDeadline.Wait()) {
 		return 0, nil, c.opError("read", os.ErrDeadlineExceeded)
 	}
 	select {
@@ -58,7 +59,7 @@ func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		return copy(b, d.payload), d.from, nil
 	case <-c.done:
 		return 0, nil, c.opError("read", net.ErrClosed)
-	case <-c.readDeadline.wait():
+	case <-c.readDeadline.Wait():
 		return 0, nil, c.opError("read", os.ErrDeadlineExceeded)
 	}
 }
@@ -69,7 +70,7 @@ func (c *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if isClosed(c.done) {
 		return 0, c.opError("write", net.ErrClosed)
 	}
-	if isClosed(c.writeDeadline.wait()) {
+	if isClosed(c.writeDeadline.Wait()) {
 		return 0, c.opError("write", os.ErrDeadlineExceeded)
 	}
 	c.net.mu.Lock()
@@ -108,13 +109,13 @@ func (c *PacketConn) LocalAddr() net.Addr { return c.addr }
 
 // SetDeadline sets the read and write deadlines.
 func (c *PacketConn) SetDeadline(t time.Time) error {
-	c.readDeadline.set(t)
-	c.writeDeadline.set(t)
+	c.readDeadline.Set(t)
+	c.writeDeadline.Set(t)
 	return nil
 }
 
 // SetReadDeadline sets the read deadline.
-func (c *PacketConn) SetReadDeadline(t time.Time) error { c.readDeadline.set(t); return nil }
+func (c *PacketConn) SetReadDeadline(t time.Time) error { c.readDeadline.Set(t); return nil }
 
 // SetWriteDeadline sets the write deadline.
-func (c *PacketConn) SetWriteDeadline(t time.Time) error { c.writeDeadline.set(t); return nil }
+func (c *PacketConn) SetWriteDeadline(t time.Time) error { c.writeDeadline.Set(t); return nil }

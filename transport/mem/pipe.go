@@ -5,64 +5,11 @@ import (
 	"net"
 	"os"
 	"sync"
-	"time"
+
+	"netstages/transport/deadline"
 )
 
-// deadline is a settable point in time that closes a channel when it passes.
-// It is the same idea as net.Pipe's pipeDeadline.
-type deadline struct {
-	mu     sync.Mutex
-	timer  *time.Timer
-	cancel chan struct{} // closed when the deadline passes
-}
-
-func newDeadline() *deadline {
-	return &deadline{cancel: make(chan struct{})}
-}
-
-// set arms the deadline; the zero time disarms it.
-func (d *deadline) set(t time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		<-d.cancel // the timer fired and closed cancel: wait for it
-	}
-	d.timer = nil
-	closed := isClosed(d.cancel)
-	if t.IsZero() {
-		if closed {
-			d.cancel = make(chan struct{})
-		}
-		return
-	}
-	if dur := time.Until(t); dur > 0 {
-		if closed {
-			d.cancel = make(chan struct{})
-		}
-		cancel := d.cancel
-		d.timer = time.AfterFunc(dur, func() { close(cancel) })
-		return
-	}
-	if !closed {
-		close(d.cancel)
-	}
-}
-
-// wait returns a channel that is closed when the deadline passes.
-func (d *deadline) wait() <-chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.cancel
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
-}
+func isClosed(c <-chan struct{}) bool { return deadline.Closed(c) }
 
 // pipe is one direction of a stream: a bounded byte buffer with a writer end
 // and a reader end. The mutex guards the fields and is never held while
@@ -91,7 +38,7 @@ func signal(c chan struct{}) {
 
 // read copies buffered bytes into b, blocking until there are some, the
 // writer closes, the local end closes (done) or the deadline passes.
-func (p *pipe) read(b []byte, done <-chan struct{}, dl *deadline) (int, error) {
+func (p *pipe) read(b []byte, done <-chan struct{}, dl *deadline.Deadline) (int, error) {
 	for {
 		p.mu.Lock()
 		switch {
@@ -101,7 +48,7 @@ func (p *pipe) read(b []byte, done <-chan struct{}, dl *deadline) (int, error) {
 		case p.readClosed:
 			p.mu.Unlock()
 			return 0, io.EOF
-		case isClosed(dl.wait()):
+		case isClosed(dl.Wait()):
 			p.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded
 		case len(p.buf) > 0:
@@ -128,13 +75,13 @@ func (p *pipe) read(b []byte, done <-chan struct{}, dl *deadline) (int, error) {
 		select {
 		case <-p.dataReady:
 		case <-done:
-		case <-dl.wait():
+		case <-dl.Wait():
 		}
 	}
 }
 
 // write appends b to the buffer, blocking while it is full.
-func (p *pipe) write(b []byte, done <-chan struct{}, dl *deadline) (int, error) {
+func (p *pipe) write(b []byte, done <-chan struct{}, dl *deadline.Deadline) (int, error) {
 	written := 0
 	for {
 		p.mu.Lock()
@@ -149,7 +96,7 @@ func (p *pipe) write(b []byte, done <-chan struct{}, dl *deadline) (int, error) 
 			p.mu.Unlock()
 			return len(b), nil // like TCP after shutdown(SHUT_RD): accepted, then dropped
 		}
-		if isClosed(dl.wait()) {
+		if isClosed(dl.Wait()) {
 			p.mu.Unlock()
 			return written, os.ErrDeadlineExceeded
 		}
@@ -171,7 +118,7 @@ func (p *pipe) write(b []byte, done <-chan struct{}, dl *deadline) (int, error) 
 		select {
 		case <-p.spaceReady:
 		case <-done:
-		case <-dl.wait():
+		case <-dl.Wait():
 		}
 	}
 }
