@@ -2,9 +2,10 @@ package mem
 
 import (
 	"net"
-	"netstages/transport/deadline"
 	"sync"
 	"time"
+
+	"netstages/transport/deadline"
 )
 
 // Addr is the address of a mem endpoint.

@@ -3,10 +3,11 @@ package mem
 import (
 	"context"
 	"net"
-	"netstages/transport/deadline"
 	"os"
 	"sync"
 	"time"
+
+	"netstages/transport/deadline"
 )
 
 // datagram is one packet in flight.
