@@ -52,6 +52,7 @@ func TestMissThenHitSendsNothingUpstream(t *testing.T) {
 	is.Equal(body, "hello from origin")
 	is.Equal(resp.Header.Get("X-Cache"), "MISS")
 	is.True(strings.Contains(resp.Header.Get("Via"), "1.1 netstages")) // Via added
+	is.True(resp.Header.Get("Date") != "")                             // added: the origin sent none
 	p.clock.Advance(10 * time.Second)
 	resp, body = get(t, c, o.url+"/a")
 	is.Equal(body, "hello from origin")

@@ -281,6 +281,9 @@ func (h *handler) relayResponse(r Request, x *exchange, reqStd cache.Fields, rel
 	fields := EndToEnd(resp.Header)
 	via := viaValue(resp.Header, h.cfg.Name)
 	fields.Del("Via")
+	if !fields.Has("Date") {
+		fields.Add("Date", x.responseTime.UTC().Format(wire.TimeFormat)) // RFC 9110 §6.6.1: a proxy adds one
+	}
 	var store func([]byte)
 	if c != nil && req.Method == "GET" && resp.ContentLength <= c.MaxObject() {
 		respStd := stdHeader(fields)
@@ -354,6 +357,9 @@ func (h *handler) revalidate(ctx context.Context, r Request, e *cache.Entry, req
 	}
 	fields := EndToEnd(x.resp.Header)
 	fields.Del("Via")
+	if !fields.Has("Date") {
+		fields.Add("Date", x.responseTime.UTC().Format(wire.TimeFormat)) // else the old Date would age the refreshed entry
+	}
 	n := e.Refreshed(stdHeader(fields), reqStd, x.requestTime, x.responseTime)
 	n.Head = entryHead(n)
 	h.cfg.Cache.Store(n)
