@@ -14,15 +14,18 @@ import (
 
 // BenchmarkOutbox measures delivered messages per second from the outbox
 // into a go-smtp sink on 127.0.0.1, with 1 and 3 workers (in this process;
-// each opens one SMTP session per message). The messages are enqueued
-// before the timer starts.
+// each keeps its SMTP session between messages), and with 1 worker opening
+// one session per message. The messages are enqueued before the timer
+// starts.
 func BenchmarkOutbox(b *testing.B) {
 	for _, workers := range []int{1, 3} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchOutbox(b, workers) })
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchOutbox(b, workers, 0) })
 	}
+	// One SMTP session per message instead of a kept one.
+	b.Run("workers=1/session-per-message", func(b *testing.B) { benchOutbox(b, 1, -1) })
 }
 
-func benchOutbox(b *testing.B, workers int) {
+func benchOutbox(b *testing.B, workers int, keep time.Duration) {
 	srv, err := embedded.Start(embedded.Config{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
@@ -56,6 +59,7 @@ func benchOutbox(b *testing.B, workers int) {
 	for i := range workers {
 		cfg := workerConfig(js, addr, fmt.Sprintf("bench-%d", i))
 		cfg.AckWait = 30 * time.Second
+		cfg.KeepSession = keep
 		w, err := outbox.NewWorker(cfg)
 		if err != nil {
 			b.Fatal(err)

@@ -51,6 +51,11 @@
 // server timestamp with the worker's clock: clocks must agree to well
 // within AckWait.
 //
+// Sessions: a worker keeps its SMTP session between messages (one
+// transaction after another) while it is used at least every KeepSession
+// (30 s); a session the server ended while idle is replaced before anything
+// is sent, and any error ends the session.
+//
 // Concurrency: a Worker handles one message at a time; run more workers
 // (processes or machines) to deliver in parallel. Enqueue, Publish and a
 // Worker's methods are safe for concurrent use.

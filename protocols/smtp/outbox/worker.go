@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,10 @@ type Config struct {
 	NakDelay time.Duration
 	// Retry is the backoff for temporary failures.
 	Retry Backoff
+	// KeepSession is how long an idle SMTP session is kept for the next
+	// message (RSET-free: one transaction after another). Default 30 s;
+	// negative opens one session per message.
+	KeepSession time.Duration
 	// LedgerTTL is how long the "already sent" records are kept; default
 	// 7 days. It must exceed how long a message can wait in the outbox.
 	LedgerTTL time.Duration
@@ -96,6 +101,9 @@ func (c Config) withDefaults() Config {
 	if c.Retry.Multiplier < 1 {
 		c.Retry.Multiplier = 2
 	}
+	if c.KeepSession == 0 {
+		c.KeepSession = 30 * time.Second
+	}
 	if c.LedgerTTL <= 0 {
 		c.LedgerTTL = 7 * 24 * time.Hour
 	}
@@ -123,6 +131,11 @@ type Worker struct {
 	pub    message.Publisher
 	sub    message.Subscriber
 	dead   message.Publisher
+	// The kept SMTP session (one message at a time uses it), closed when
+	// Run ends.
+	sessMu   sync.Mutex
+	sess     *smtp.Client
+	sessUsed time.Time
 	stats  struct{ sent, dup, temp, dead, takeover atomic.Uint64 }
 }
 
@@ -216,6 +229,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer func() {
 		_ = w.sub.Close() // waits for the connection to drain
 		_ = w.pub.Close()
+		w.sessMu.Lock()
+		w.closeSession()
+		w.sessMu.Unlock()
 	}()
 	if err := w.router.Run(ctx); err != nil {
 		return fmt.Errorf("outbox: %w", err)
@@ -333,17 +349,67 @@ func (w *Worker) failed(it Item, c claim, err error) error {
 	return fmt.Errorf("outbox: %s: %w", it.MessageID, err)
 }
 
-// deliver runs one SMTP session for the message.
+// deliver sends the message on the kept SMTP session, or a new one. A
+// session that the server ended while idle (smtp.ErrClosed before anything
+// was sent) is replaced at once; any other error ends the session.
 func (w *Worker) deliver(ctx context.Context, it Item) (*smtp.Result, error) {
+	w.sessMu.Lock()
+	defer w.sessMu.Unlock()
+	for try := 0; ; try++ {
+		c, fresh, err := w.session(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.Send(ctx, it.From, it.To, it.Data)
+		if err == nil {
+			w.sessUsed = time.Now()
+			if w.cfg.KeepSession < 0 {
+				w.closeSession()
+			}
+			return res, nil
+		}
+		w.dropSession()
+		if !fresh && try == 0 && errors.Is(err, smtp.ErrClosed) {
+			continue // the kept session had ended: nothing was sent
+		}
+		return res, err
+	}
+}
+
+// session returns the kept session if it is recent and alive, or dials.
+func (w *Worker) session(ctx context.Context) (*smtp.Client, bool, error) {
+	if w.sess != nil && (time.Since(w.sessUsed) > w.cfg.KeepSession || w.sess.Err() != nil) {
+		w.closeSession()
+	}
+	if w.sess != nil {
+		return w.sess, false, nil
+	}
 	c, err := smtp.Dial(ctx, w.cfg.Network, w.cfg.Server, w.cfg.SMTP)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	res, err := c.Send(ctx, it.From, it.To, it.Data)
-	if cerr := c.Close(); err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
-		w.cfg.Log.Debug("outbox: QUIT", "err", cerr) // the message is already accepted
+	w.sess, w.sessUsed = c, time.Now()
+	return c, true, nil
+}
+
+// closeSession ends the kept session with QUIT.
+func (w *Worker) closeSession() {
+	if w.sess == nil {
+		return
 	}
-	return res, err
+	if err := w.sess.Close(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, smtp.ErrClosed) {
+		w.cfg.Log.Debug("outbox: QUIT", "err", err)
+	}
+	w.sess = nil
+}
+
+// dropSession abandons the kept session after an error.
+func (w *Worker) dropSession() {
+	if w.sess != nil {
+		w.sess.Abort()
+		_ = w.sess.Close()
+		w.sess = nil
+	}
 }
 
 func (w *Worker) event(it Item, outcome string, code int, reply string) {
