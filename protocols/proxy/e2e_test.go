@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/matryer/is"
 
 	"netstages/protocols/proxy"
+	"netstages/transport"
 )
 
 func get(t *testing.T, c *http.Client, url string, hdr ...string) (*http.Response, string) {
@@ -529,4 +531,37 @@ func TestUncacheableMissesAreNotSerialized(t *testing.T) {
 	defer mu.Unlock()
 	is.Equal(most, 5)                 // all five were at the origin at once
 	is.Equal(lonely.Load(), int64(0)) // none waited there alone
+}
+
+// redirectNet dials every address at one local origin and records what it
+// was asked for, so a test can see which host and port the proxy dialled.
+type redirectNet struct {
+	transport.System
+	to     string
+	mu     sync.Mutex
+	dialed []string
+}
+
+func (n *redirectNet) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	n.mu.Lock()
+	n.dialed = append(n.dialed, addr)
+	n.mu.Unlock()
+	return n.System.DialContext(ctx, network, n.to)
+}
+
+// SEED: "lstrip("http://") mangles host names (httpbin.org → bin.org)" and
+// "port always 80".
+func TestHostNamesAndPortsArriveIntact(t *testing.T) {
+	is := is.New(t)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Host+" "+r.RequestURI) })
+	rn := &redirectNet{to: o.ln.Addr().String()}
+	p := startProxy(t, func(c *proxy.Config) { c.Network = rn })
+	c := p.client(t)
+	_, body := get(t, c, "http://httpbin.org/get?x=1")
+	is.Equal(body, "httpbin.org /get?x=1") // Host and path as asked
+	_, body = get(t, c, "http://hTTpbin.org:8080/anything")
+	is.Equal(body, "httpbin.org:8080 /anything")
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	is.Equal(rn.dialed, []string{"httpbin.org:80", "httpbin.org:8080"}) // the right host, the right port
 }
