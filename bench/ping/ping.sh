@@ -4,9 +4,10 @@
 #
 #   1. RTT at -i 1ms for $DUR s, repeated $REPS times, interleaved:
 #      irtt client → irtt server (--timer=busy, and the default timer; server
-#      -i 0), our ping → pingd,
-#      our ping → pingd with GOMAXPROCS=1 (stage hand-offs without waking a
-#      second thread), our ping → plainecho (isolates the server pipeline).
+#      -i 0), our ping → pingd (both with their stages fused into the
+#      reader's goroutine, the default), our ping -fused=false → pingd
+#      -fused=false (a goroutine per stage: three hand-offs on each side),
+#      our ping → plainecho (isolates the server pipeline).
 #   2. Rate: ping → pingd and irtt at 100us, 50us, 20us, 10us for $RATE_DUR s:
 #      achieved packets/s and loss; the highest rate with < 0.1 % loss wins.
 #
@@ -42,7 +43,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM  # exit, which runs cleanup; a bare trap would carry on
 "$OUT/bin/pingd" -addr 127.0.0.1:12100 >"$OUT/pingd.log" 2>&1 & PIDS="$PIDS $!"
 "$OUT/bin/plainecho" -addr 127.0.0.1:12101 >"$OUT/plainecho.log" 2>&1 & PIDS="$PIDS $!"
-GOMAXPROCS=1 "$OUT/bin/pingd" -addr 127.0.0.1:12102 >"$OUT/pingd1.log" 2>&1 & PIDS="$PIDS $!"
+"$OUT/bin/pingd" -fused=false -addr 127.0.0.1:12102 >"$OUT/pingdstages.log" 2>&1 & PIDS="$PIDS $!"
 if [ $HAVE_IRTT = 1 ]; then
   irtt server -b 127.0.0.1:2112 -i 0 >"$OUT/irtt-server.log" 2>&1 & PIDS="$PIDS $!"
 fi
@@ -74,7 +75,7 @@ for rep in $(seq 1 "$REPS"); do
     irtt client -q -i 1ms -d "${DUR}s" -l "$SIZE" -o "$OUT/rtt_irttcomp_$rep.json" 127.0.0.1:2112 >/dev/null
   fi
   "$OUT/bin/ping" -q -json -c "$n" -i 1ms -W 1s -s "$SIZE" 127.0.0.1:12100 >"$OUT/rtt_pingd_$rep.json" || true
-  "$OUT/bin/ping" -q -json -c "$n" -i 1ms -W 1s -s "$SIZE" 127.0.0.1:12102 >"$OUT/rtt_pingd1_$rep.json" || true
+  "$OUT/bin/ping" -fused=false -q -json -c "$n" -i 1ms -W 1s -s "$SIZE" 127.0.0.1:12102 >"$OUT/rtt_pingdstages_$rep.json" || true
   "$OUT/bin/ping" -q -json -c "$n" -i 1ms -W 1s -s "$SIZE" 127.0.0.1:12101 >"$OUT/rtt_plain_$rep.json" || true
 done
 for iv in 100us 50us 20us 10us; do

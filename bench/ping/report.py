@@ -52,10 +52,10 @@ def rows(kind, parse):
 
 
 runs = {"irtt": rows("irtt", irtt), "irttcomp": rows("irttcomp", irtt), "pingd": rows("pingd", ours),
-        "pingd1": rows("pingd1", ours), "plain": rows("plain", ours)}
+        "pingdstages": rows("pingdstages", ours), "plain": rows("plain", ours)}
 print("\n## RTT at -i 1ms (client-observed, µs; one row per round, interleaved)\n")
-print("| round | irtt busy timer p50 / p99 (irtt's own p50, minus server time) | irtt default timer | ping→pingd p50 / p99 | ping→pingd GOMAXPROCS=1 | ping→plainecho p50 / p99 | pingd/irtt busy p50 | pingd/irtt default p50 | pingd/plain p50 |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| round | irtt busy timer p50 / p99 (irtt's own p50, minus server time) | irtt default timer | ping→pingd (fused) p50 / p99 | -fused=false both sides | ping→plainecho p50 / p99 | pingd/irtt busy p50 | pingd/irtt default p50 | pingd/plain p50 | fused/unfused p50 |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for i in range(max(len(v) for v in runs.values())):
     def cell(k, extra=""):
         if i >= len(runs[k]):
@@ -69,8 +69,8 @@ for i in range(max(len(v) for v in runs.values())):
         if i >= len(runs[a]) or i >= len(runs[b]):
             return "–"
         return f"{runs[a][i]['p50_us'] / runs[b][i]['p50_us']:.2f}"
-    print(f"| {i+1} | {cell('irtt')} | {cell('irttcomp')} | {cell('pingd')} | {cell('pingd1')} | {cell('plain')} | "
-          f"{ratio('pingd', 'irtt')} | {ratio('pingd', 'irttcomp')} | {ratio('pingd', 'plain')} |")
+    print(f"| {i+1} | {cell('irtt')} | {cell('irttcomp')} | {cell('pingd')} | {cell('pingdstages')} | {cell('plain')} | "
+          f"{ratio('pingd', 'irtt')} | {ratio('pingd', 'irttcomp')} | {ratio('pingd', 'plain')} | {ratio('pingd', 'pingdstages')} |")
 for k, v in runs.items():
     if v:
         print(f"\n{k}: median of p50s {statistics.median(r['p50_us'] for r in v):.1f} µs, median of p99s "
@@ -81,6 +81,10 @@ if runs["irtt"] and runs["pingd"]:
     print(f"\nratio of medians: ping→pingd / irtt busy timer = {m('pingd') / m('irtt'):.2f} (target ≤ 1.2)")
     if runs["irttcomp"]:
         print(f"ratio of medians: ping→pingd / irtt default timer = {m('pingd') / m('irttcomp'):.2f}")
+    if runs["pingdstages"]:
+        print(f"ratio of medians: fused / -fused=false = {m('pingd') / m('pingdstages'):.2f}")
+    if runs["plain"]:
+        print(f"ratio of medians: ping→pingd / ping→plainecho = {m('pingd') / m('plain'):.2f}")
 
 print("\n## Rate (achieved packets/s and loss; target: ours ≥ 0.8 × irtt at < 0.1 % loss)\n")
 print("| -i | ping→pingd pps | loss % | irtt (busy timer) pps | loss % |")

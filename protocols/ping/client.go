@@ -74,9 +74,10 @@ type ClientConfig struct {
 	Name string
 	// Bus receives PacketSent, PacketReceived and PacketLost; nil for none.
 	Bus *bus.Bus
-	// Fused runs the parser, handler and writer of the reply chain inside
-	// the reader's goroutine (actors.Fused): the same stages and graph, no
-	// hand-off per reply. False gives each stage a goroutine of its own.
+	// Fused runs the sender inside the pacer's goroutine and the parser,
+	// handler and writer of the reply chain inside the reader's
+	// (actors.Fused): the same stages and graph, no hand-off per probe or
+	// reply. False gives each stage a goroutine of its own.
 	// cmd/ping turns it on by default.
 	Fused bool
 }
@@ -149,14 +150,14 @@ func NewClient(sock Socket, cfg ClientConfig, printer Printer, meter *actors.Met
 		stats: NewStats(cfg.Timeout, Window(cfg.Timeout, cfg.Interval))}
 	p := actors.New("ping", meter)
 	p.OnInterrupt(func() { sock.Close() })
-	probes := actors.Source(p, actors.Spec{Name: "pacer", Role: actors.RoleOther, Does: "schedules sends every -i"},
-		c.pace, channelBuffer)
-	actors.Sink(p, actors.Spec{Name: "sender", Role: actors.RoleWriter, Does: "stamps and sends probes"},
-		probes, c.send)
 	mode := actors.OwnGoroutine
 	if cfg.Fused {
 		mode = actors.Fused
 	}
+	probes := actors.Source(p, actors.Spec{Name: "pacer", Role: actors.RoleOther, Does: "schedules sends every -i"},
+		c.pace, channelBuffer)
+	actors.StepSink(p, actors.Spec{Name: "sender", Role: actors.RoleWriter, Does: "stamps and sends probes"},
+		probes, c.sendStage(), nil, mode)
 	grams := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads replies (and ticks)"},
 		ReadDatagrams(sock, tickFor(cfg.Timeout)), channelBuffer)
 	events := actors.Step(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "parses PING seq time"},
@@ -238,15 +239,18 @@ func (c *Client) pace(ctx context.Context, out *actors.Output[Probe]) error {
 			return nil
 		}
 	}
+	// Done sending; only the writer ends the run (a fused sender lives in
+	// this goroutine, whose return would end the pipeline).
+	<-ctx.Done()
 	return nil
 }
 
-// send is the sender stage: it stamps each probe with the monotonic clock,
-// records it, and writes it. When the pacer is done it waits for the
-// pipeline to stop: only the writer ends the run.
-func (c *Client) send(ctx context.Context, in *actors.Input[Probe]) error {
+// sendStage is the sender stage: it stamps each probe with the monotonic
+// clock, records it, and writes it. Fused (ClientConfig.Fused), it runs in
+// the pacer's goroutine, right when the pacer's timer fires.
+func (c *Client) sendStage() actors.SinkStepFunc[Probe] {
 	buf := make([]byte, 0, max(c.cfg.Size, 64))
-	for p := range in.All() {
+	return func(ctx context.Context, p Probe, more bool) error {
 		now := time.Now()
 		buf = AppendRequest(buf[:0], p.Seq, now, c.cfg.Heartbeat, c.cfg.Size)
 		c.mu.Lock()
@@ -259,9 +263,8 @@ func (c *Client) send(ctx context.Context, in *actors.Input[Probe]) error {
 			return fmt.Errorf("send seq %d: %w", p.Seq, err)
 		}
 		c.cfg.Bus.Publish(bus.PacketSent{Probe: c.cfg.Name, Target: c.target, Seq: p.Seq, Size: len(buf), At: now})
+		return nil
 	}
-	<-ctx.Done()
-	return nil
 }
 
 // evKind is what the parser made of a datagram.

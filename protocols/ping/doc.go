@@ -24,34 +24,48 @@
 // one channel hand-off and one system call carry many datagrams; when idle
 // a batch holds one.
 //
-// Server (one pipeline for the socket, every client):
+// The parser, handler and writer of both pipelines are step stages
+// (actors.Step, actors.StepSink): their state lives in closures, so with
+// ServerConfig.Fused / ClientConfig.Fused (cmd/pingd and cmd/ping turn
+// them on by default) they run inside the reader's goroutine and each edge
+// after the reader is a direct call; without, each stage has a goroutine
+// and the edges are channels of 64 batches. Same stages, same graph. Fused,
+// a request costs no goroutine wake-up between its read and its echo.
+//
+// Server (one pipeline for the socket, every client; edges fused by
+// default):
 //
 //	flowchart LR
-//	  reader["reader<br/>reads datagrams (and ticks)"] -- "[]ping.Datagram (buf 64)" --> parser
-//	  parser["parser<br/>checks the Ping prefix"] -- "[]ping.Request (buf 64)" --> handler
-//	  handler["handler<br/>loss, delay, heartbeats"] -- "[]ping.EchoOut (buf 64)" --> writer["writer<br/>sends echoes, now or later"]
+//	  reader["reader<br/>reads datagrams (and ticks)"] -- "[]ping.Datagram (direct call | buf 64)" --> parser
+//	  parser["parser<br/>checks the Ping prefix"] -- "[]ping.Request (direct call | buf 64)" --> handler
+//	  handler["handler<br/>loss, delay, heartbeats"] -- "[]ping.EchoOut (direct call | buf 64)" --> writer["writer<br/>sends echoes, now or later"]
 //
 // Client (one pipeline, two chains sharing the Stats under a mutex):
 //
 //	flowchart LR
 //	  pacer["pacer<br/>schedules sends every -i"] -- "ping.Probe (buf 64)" --> sender["sender<br/>stamps and sends probes"]
-//	  reader["reader<br/>reads replies (and ticks)"] -- "[]ping.Datagram (buf 64)" --> parser
-//	  parser["parser<br/>parses PING seq time"] -- "[]ping.Event (buf 64)" --> handler
-//	  handler["handler<br/>matches replies, expires probes"] -- "[]ping.Report (buf 64)" --> writer["writer<br/>prints a line per packet"]
+//	  reader["reader<br/>reads replies (and ticks)"] -- "[]ping.Datagram (direct call | buf 64)" --> parser
+//	  parser["parser<br/>parses PING seq time"] -- "[]ping.Event (direct call | buf 64)" --> handler
+//	  handler["handler<br/>matches replies, expires probes"] -- "[]ping.Report (direct call | buf 64)" --> writer["writer<br/>prints a line per packet"]
 //	  sender -. "Stats.Sent (mutex)" .- handler
 //
 // Sending is its own chain, so a slow or lost reply never delays the next
 // send. Time-based work (probe timeouts, heartbeat silence) needs no timer
 // in the handler: the reader keeps a read deadline a tick ahead and sends a
-// Tick item when it passes, so every stage keeps a single input.
+// Tick item when it passes, so every stage keeps a single input. pingd's
+// delayed echoes are the one timer: the writer hands each to
+// time.AfterFunc, so a delay never blocks the writer — nor, fused, the
+// reader.
 //
 // # Channels, shutdown, concurrency
 //
 // The actors runtime creates and closes every channel; no stage closes
 // one. The interrupt closes the socket (unblocking the reader) and, in the
 // server, cancels the timers of delayed echoes. The client ends when its
-// handler has settled the last probe (its output closes, the writer flushes
-// and returns) or when its context ends. Server.Counts, Client.Summary and
+// handler has settled the last probe: it returns actors.ErrFinished, its
+// output ends, and the writer's end function flushes and stops the pipeline
+// (fused, the reader would otherwise sit in its read); or when its context
+// ends, after which Run flushes what the printer still holds. Server.Counts, Client.Summary and
 // Stop are safe for concurrent use; Stats and Heartbeats are not (one stage
 // owns each; the client guards its Stats with a mutex).
 //
