@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	testAckWait  = 2 * time.Second
+	testAckWait  = 4 * time.Second // deliveries end within 3 s even on a loaded CI box
 	testNakDelay = 200 * time.Millisecond
 )
 

@@ -136,7 +136,7 @@ type Worker struct {
 	sessMu   sync.Mutex
 	sess     *smtp.Client
 	sessUsed time.Time
-	stats  struct{ sent, dup, temp, dead, takeover atomic.Uint64 }
+	stats    struct{ sent, dup, temp, dead, takeover atomic.Uint64 }
 }
 
 // PermanentError is a refusal that retrying cannot fix (5xx, a bad item).
