@@ -209,9 +209,9 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 			return &wmnats.SubjectDetail{Primary: topic, QueueGroup: group}
 		},
 		JetStream: wmnats.JetStreamConfig{
-			SubscribeOptions: opts,
-			AckAsync:         cfg.AckAsync,
-			DurablePrefix:    cfg.Group,
+			SubscribeOptions:  opts,
+			AckAsync:          cfg.AckAsync,
+			DurablePrefix:     cfg.Group,
 			DurableCalculator: DurableName,
 		},
 	}, j.log)
