@@ -226,7 +226,13 @@ func FrameRequests(lim wire.Limits) actors.StageFunc[connio.Chunk, []Inbound] {
 				return nil
 			}
 			if f.Failed() {
-				return nil // the stream cannot be trusted past an error
+				// The stream cannot be trusted past an error: what follows is
+				// read and dropped while the writer lingers over the answer,
+				// so that the client is not reset before it reads it.
+				for chunk := range in.All() {
+					chunk.Release()
+				}
+				return nil
 			}
 		}
 		return nil
