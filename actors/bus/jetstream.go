@@ -151,6 +151,9 @@ type SubscriberConfig struct {
 	// NakDelay is how long a Nacked message waits before it is delivered
 	// again; 0 is at once.
 	NakDelay time.Duration
+	// Since, for an ephemeral consumer, starts at messages this recent
+	// instead of the start of the stream (0).
+	Since time.Duration
 	// AckAsync sends acks without waiting for the server's confirmation
 	// (a fleet view that may see an event twice after a crash, not the
 	// outbox).
@@ -181,7 +184,11 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	opts := []nats.SubOpt{nats.ManualAck(), nats.AckExplicit(), nats.AckWait(cfg.AckWait), nats.DeliverAll()}
+	start := nats.DeliverAll()
+	if cfg.Since > 0 {
+		start = nats.StartTime(time.Now().Add(-cfg.Since))
+	}
+	opts := []nats.SubOpt{nats.ManualAck(), nats.AckExplicit(), nats.AckWait(cfg.AckWait), start}
 	if cfg.MaxDeliver > 0 {
 		opts = append(opts, nats.MaxDeliver(cfg.MaxDeliver))
 	}

@@ -78,3 +78,36 @@ func TestNATSBackendForwardsStampedEventsAndKeepsLocalSubscribers(t *testing.T) 
 		}
 	}
 }
+
+func TestSubscriberSinceSkipsOlderEvents(t *testing.T) {
+	is := is.New(t)
+	srv := startNATS(t)
+	b, err := bus.Open(srv.URL(), bus.Options{Instance: "web-1"})
+	is.NoErr(err)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	is.True(b.Publish(request(201, "/old")))
+	time.Sleep(2 * time.Second)
+	is.True(b.Publish(request(202, "/new")))
+	b.Close()
+	is.NoErr(<-done)
+
+	js, err := bus.DialJetStream(srv.URL(), nil)
+	is.NoErr(err)
+	defer js.Close()
+	sub, err := js.Subscriber(bus.SubscriberConfig{Since: time.Second})
+	is.NoErr(err) // only the last second
+	defer func() { is.NoErr(sub.Close()) }()
+	msgs, err := sub.Subscribe(ctx, bus.TopicRequest)
+	is.NoErr(err)
+	select {
+	case msg := <-msgs:
+		msg.Ack()
+		e, err := bus.Decode(msg)
+		is.NoErr(err)
+		is.Equal(e.(bus.RequestDone).Target, "/new") // the older event is skipped
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+	}
+}

@@ -34,13 +34,14 @@ type Ready struct {
 // Run is the collector's whole life; ready, if not nil, receives the
 // addresses once it serves.
 func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
-	cmd := cli.New("collector", "-bus nats://HOST:PORT | -state-dir DIR [-addr 127.0.0.1:9090] [-access-log -|FILE|''] [-log-format common|combined] [-v]",
+	cmd := cli.New("collector", "-bus nats://HOST:PORT | -state-dir DIR [-addr 127.0.0.1:9090] [-access-log -|FILE|''] [-log-format common|combined] [-since D] [-v]",
 		"Fleet collector: reads every netstages event from NATS JetStream and serves a merged access log, ping statistics per target across probes and per-instance counts.", stderr)
 	busURL := cmd.Flags.String("bus", "", "NATS JetStream server to read events from (nats://HOST:PORT)")
 	stateDir := cmd.Flags.String("state-dir", "", "run an embedded NATS server with JetStream storage in this directory (when -bus is not given)")
 	addr := cmd.Flags.String("addr", "127.0.0.1:9090", "serve the summary on this address: / (HTML) and /summary.json")
 	accessLog := cmd.Flags.String("access-log", "-", "write the merged access log here, each line prefixed by the instance ('-' stdout, '' none)")
 	logFormat := cmd.Flags.String("log-format", "common", "merged access-log format: common or combined")
+	since := cmd.Flags.Duration("since", 0, "start with the events of this last period (e.g. 1h) instead of all the stream keeps (24 h)")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -53,6 +54,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	format, err := bus.ParseLogFormat(*logFormat)
 	if err != nil || format == bus.FormatJSON {
 		return cmd.Usagef("-log-format: want common or combined")
+	}
+	if *since < 0 {
+		return cmd.Usagef("-since must not be negative")
 	}
 	if err := cli.ListenAddr(*addr); err != nil {
 		return cmd.Usagef("-addr: %v", err)
@@ -90,9 +94,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if err := js.EnsureStream(bus.EventStream()); err != nil {
 		return cmd.Failf("%v", err)
 	}
-	// An ephemeral consumer from the start of the stream: a restarted
-	// collector rebuilds its view from what the stream still keeps (24 h).
-	sub, err := js.Subscriber(bus.SubscriberConfig{AckAsync: true})
+	// An ephemeral consumer from the start of the stream (or -since): a
+	// restarted collector rebuilds its view from what the stream still keeps.
+	sub, err := js.Subscriber(bus.SubscriberConfig{AckAsync: true, Since: *since})
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
