@@ -39,7 +39,7 @@ func walks() []walk {
 		}},
 		{"One ping: `ping -c 1` to pingd", []step{
 			{"pacer", "protocols/ping/client.go", "(*Client).pace", "schedules probe 1 at the start time"},
-			{"sender", "protocols/ping/client.go", "(*Client).send", "records the send stamp, then writes `Ping 1 <time>`"},
+			{"sender", "protocols/ping/client.go", "(*Client).sendStage", "records the send stamp, then writes `Ping 1 <time>`"},
 			{"pingd reader", "protocols/ping/reader.go", "ReadDatagrams", "reads the datagram (recvmmsg on a real UDP socket)"},
 			{"pingd parser", "protocols/ping/server.go", "(*Server).parseStage", "checks the `Ping ` prefix (`ParseRequest`)"},
 			{"pingd handler", "protocols/ping/server.go", "(*Server).handleStage", "decides loss and delay from the seeded fates; tracks heartbeats"},

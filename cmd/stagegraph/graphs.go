@@ -75,7 +75,7 @@ func smtpGraphs(bool) ([]graphview.Pipeline, error) { return one(smtp.Graph()), 
 
 // pingGraphs wires a client on an in-process datagram socket and draws it
 // without running it.
-func pingGraphs(bool) ([]graphview.Pipeline, error) {
+func pingGraphs(fused bool) ([]graphview.Pipeline, error) {
 	nw := mem.NewNetwork(0)
 	pc, err := nw.ListenPacket(context.Background(), "udp", "client:0")
 	if err != nil {
@@ -87,7 +87,7 @@ func pingGraphs(bool) ([]graphview.Pipeline, error) {
 		return nil, err
 	}
 	defer to.Close()
-	c, err := ping.NewClient(ping.Unconnected(pc, to.LocalAddr()), ping.ClientConfig{}, ping.TextPrinter(io.Discard, true), nil)
+	c, err := ping.NewClient(ping.Unconnected(pc, to.LocalAddr()), ping.ClientConfig{Fused: fused}, ping.TextPrinter(io.Discard, true), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -96,13 +96,13 @@ func pingGraphs(bool) ([]graphview.Pipeline, error) {
 
 // pingdGraphs wires a server on an in-process datagram socket and draws it
 // without running it.
-func pingdGraphs(bool) ([]graphview.Pipeline, error) {
+func pingdGraphs(fused bool) ([]graphview.Pipeline, error) {
 	pc, err := mem.NewNetwork(0).ListenPacket(context.Background(), "udp", "server:7")
 	if err != nil {
 		return nil, err
 	}
 	defer pc.Close()
-	s, err := ping.NewServer(pc, ping.ServerConfig{}, nil)
+	s, err := ping.NewServer(pc, ping.ServerConfig{Fused: fused}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		"Draws a netstages pipeline from the graph its code records while it is wired.", stderr)
 	format := cmd.Flags.String("format", "dot", "output format: dot, mermaid, svg or png")
 	out := cmd.Flags.String("o", "", "write to FILE instead of standard output (png needs it unless stdout is redirected)")
-	fused := cmd.Flags.Bool("fused", false, "draw the fused variant (echo and http; other pipelines have one form)")
+	fused := cmd.Flags.Bool("fused", false, "draw the fused variant (echo, http, ping, pingd; the others are drawn as their packages wire them)")
 	list := cmd.Flags.Bool("list", false, "print the names that can be drawn, and where each graph comes from")
 	updateDoc := cmd.Flags.String("update-doc", "", "rewrite the generated graphs section of this Markdown file (go generate)")
 	if code, done := cmd.Parse(args); done {
