@@ -72,18 +72,23 @@ func (h *handler) status() Status {
 	return st
 }
 
-// pipelines turns a status into annotated pictures.
-func (st Status) pipelines() []Pipeline {
+// Annotated turns a status into pictures annotated with its counts.
+func (st Status) Annotated() []Pipeline {
 	var out []Pipeline
 	for _, p := range st.Pipelines {
-		counts := make(map[string]Counts, len(p.Stages))
-		for _, s := range p.Stages {
-			counts[s.Name] = Counts{In: s.In, Out: s.Out, Queued: s.Queued}
-		}
-		out = append(out, Pipeline{Title: p.Title, Graph: p.Graph, Counts: counts,
-			Caption: activeCaption(p.Snapshot)})
+		out = append(out, Annotate(p.Title, p.Snapshot))
 	}
 	return out
+}
+
+// Annotate makes a picture of a meter's snapshot: its graph, each stage's
+// counts, and a caption with the active, started and finished pipelines.
+func Annotate(title string, s actors.Snapshot) Pipeline {
+	counts := make(map[string]Counts, len(s.Stages))
+	for _, c := range s.Stages {
+		counts[c.Name] = Counts{In: c.In, Out: c.Out, Queued: c.Queued}
+	}
+	return Pipeline{Title: title, Graph: s.Graph, Counts: counts, Caption: activeCaption(s)}
 }
 
 func activeCaption(s actors.Snapshot) string {
@@ -115,7 +120,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		enc.Encode(st)
 	case "svg":
 		w.Header().Set("Content-Type", "image/svg+xml")
-		io.WriteString(w, SVG(st.pipelines()...))
+		io.WriteString(w, SVG(st.Annotated()...))
 	case "html", "fragment":
 		var buf bytes.Buffer
 		page := pageData{Status: st, Fragment: format == "fragment"}
@@ -133,7 +138,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // inlineSVG is the annotated picture, ready to put in a page. It is drawn
 // by SVG, the package's own layout; the SVG is ours and its text escaped.
-func inlineSVG(st Status) template.HTML { return template.HTML(SVG(st.pipelines()...)) }
+func inlineSVG(st Status) template.HTML { return template.HTML(SVG(st.Annotated()...)) }
 
 type pageData struct {
 	Status

@@ -8,18 +8,20 @@ import (
 	"os"
 	"strings"
 
+	"netstages/actors/graphview"
 	"netstages/actors/graphview/render"
 	"netstages/cmd/internal/cli"
 )
 
 // Run is stagegraph's whole life.
 func Run(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("stagegraph", "NAME [-format dot|mermaid|svg|png] [-o FILE] [-fused] | -list | -update-doc FILE",
+	cmd := cli.New("stagegraph", "NAME [-format dot|mermaid|svg|png] [-o FILE] [-fused] | -from URL [-format …] [-o FILE] | -list | -update-doc FILE",
 		"Draws a netstages pipeline from the graph its code records while it is wired.", stderr)
 	format := cmd.Flags.String("format", "dot", "output format: dot, mermaid, svg or png")
 	out := cmd.Flags.String("o", "", "write to FILE instead of standard output (png needs it unless stdout is redirected)")
 	fused := cmd.Flags.Bool("fused", false, "draw the fused variant (echo, http, ping, pingd; the others are drawn as their packages wire them)")
 	list := cmd.Flags.Bool("list", false, "print the names that can be drawn, and where each graph comes from")
+	from := cmd.Flags.String("from", "", "draw a running server's pipelines with their live counts, read from its /debug/stages URL")
 	updateDoc := cmd.Flags.String("update-doc", "", "rewrite the generated graphs section of this Markdown file (go generate)")
 	if code, done := cmd.Parse(args); done {
 		return code
@@ -52,20 +54,28 @@ func Run(args []string, stdout, stderr io.Writer) int {
 			return cmd.Failf("%v", err)
 		}
 		return cli.ExitOK
-	case name == "":
-		return cmd.Usagef("which pipeline? one of %s (see -list)", names())
-	}
-	e, ok := lookup(name)
-	if !ok {
-		return cmd.Usagef("unknown pipeline %q: want one of %s", name, names())
+	case *from != "" && name != "":
+		return cmd.Usagef("give a NAME or -from, not both")
+	case name == "" && *from == "":
+		return cmd.Usagef("which pipeline? one of %s (see -list), or -from URL", names())
 	}
 	f, err := render.ParseFormat(*format)
 	if err != nil {
 		return cmd.Usagef("-format: %v", err)
 	}
-	pipes, err := e.graphs(*fused)
-	if err != nil {
-		return cmd.Failf("%s: %v", name, err)
+	var pipes []graphview.Pipeline
+	if *from != "" {
+		if pipes, err = fetchLive(context.Background(), *from); err != nil {
+			return cmd.Failf("-from: %v", err)
+		}
+	} else {
+		e, ok := lookup(name)
+		if !ok {
+			return cmd.Usagef("unknown pipeline %q: want one of %s", name, names())
+		}
+		if pipes, err = e.graphs(*fused); err != nil {
+			return cmd.Failf("%s: %v", name, err)
+		}
 	}
 	var buf bytes.Buffer
 	if err := render.Render(context.Background(), &buf, f, pipes...); err != nil {

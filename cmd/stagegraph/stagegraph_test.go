@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +18,9 @@ import (
 
 	"github.com/matryer/is"
 	"go.uber.org/goleak"
+
+	"netstages/actors"
+	"netstages/actors/graphview"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -163,4 +171,42 @@ func TestReplaceSectionKeepsTheRest(t *testing.T) {
 	is.Equal(string(out), "before\n"+beginMarker+"\nnew\n"+endMarker+"\nafter\n") // only the inside changed
 	_, err = replaceSection([]byte("no markers"), "x")
 	is.True(err != nil) // missing markers are an error, not an append
+}
+
+// TestFromALiveServer draws a running server's pipeline with its counts,
+// from graphview's live view and from a bare meter snapshot (httpd, proxy).
+func TestFromALiveServer(t *testing.T) {
+	is := is.New(t)
+	meter := actors.NewMeter()
+	p := actors.New("demo", meter)
+	src := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader}, func(ctx context.Context, out *actors.Output[int]) error {
+		for i := range 5 {
+			out.Send(i)
+		}
+		return nil
+	}, 1)
+	actors.Sink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter}, src, func(ctx context.Context, in *actors.Input[int]) error {
+		for range in.All() {
+		}
+		return nil
+	})
+	is.NoErr(p.Run(context.Background())) // run one pipeline
+	mux := http.NewServeMux()
+	mux.Handle("/debug/stages", graphview.Handler(graphview.View{Title: "demo server", Meter: meter}))
+	mux.HandleFunc("/snapshot", func(w http.ResponseWriter, r *http.Request) { json.NewEncoder(w).Encode(meter.Snapshot()) })
+	mux.HandleFunc("/junk", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, path := range []string{"/debug/stages", "/snapshot"} {
+		var out, errOut bytes.Buffer
+		is.Equal(Run([]string{"-from", srv.URL + path, "-format", "dot"}, &out, &errOut), 0) // draw it
+		is.True(strings.Contains(out.String(), "in 5 | out 0 | queued 0"))                   // with the writer's live count
+		is.True(strings.Contains(out.String(), "1 started"))                                 // and the pipelines
+	}
+	var out, errOut bytes.Buffer
+	is.Equal(Run([]string{"-from", srv.URL + "/junk"}, &out, &errOut), 1)             // not a status
+	is.True(strings.Contains(errOut.String(), "not a stage status"))                  // says so
+	is.Equal(Run([]string{"-from", srv.URL + "/nothing"}, &out, &errOut), 1)          // 404
+	is.Equal(Run([]string{"echo", "-from", srv.URL + "/snapshot"}, &out, &errOut), 2) // NAME or -from
 }
