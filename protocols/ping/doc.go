@@ -24,16 +24,17 @@
 // one channel hand-off and one system call carry many datagrams; when idle
 // a batch holds one.
 //
-// The parser, handler and writer of both pipelines are step stages
-// (actors.Step, actors.StepSink): their state lives in closures, so with
-// ServerConfig.Fused / ClientConfig.Fused (cmd/pingd and cmd/ping turn
-// them on by default) they run inside the reader's goroutine and each edge
-// after the reader is a direct call; without, each stage has a goroutine
+// The parser, handler and writer of both pipelines, and the client's
+// sender, are step stages (actors.Step, actors.StepSink): their state lives
+// in closures, so with ServerConfig.Fused / ClientConfig.Fused (cmd/pingd
+// and cmd/ping turn them on by default) they run inside their source's
+// goroutine (the reader's; the pacer's for the sender) and each edge after
+// a source is a direct call; without, each stage has a goroutine
 // and the edges are channels of 64 batches. Same stages, same graph. Fused,
 // a request costs no goroutine wake-up between its read and its echo.
 //
-// Server (one pipeline for the socket, every client; edges fused by
-// default):
+// Server (one pipeline for the socket, every client; the edges are direct
+// calls when fused, channels otherwise):
 //
 //	flowchart LR
 //	  reader["reader<br/>reads datagrams (and ticks)"] -- "[]ping.Datagram (direct call | buf 64)" --> parser
@@ -43,7 +44,7 @@
 // Client (one pipeline, two chains sharing the Stats under a mutex):
 //
 //	flowchart LR
-//	  pacer["pacer<br/>schedules sends every -i"] -- "ping.Probe (buf 64)" --> sender["sender<br/>stamps and sends probes"]
+//	  pacer["pacer<br/>schedules sends every -i"] -- "ping.Probe (direct call | buf 64)" --> sender["sender<br/>stamps and sends probes"]
 //	  reader["reader<br/>reads replies (and ticks)"] -- "[]ping.Datagram (direct call | buf 64)" --> parser
 //	  parser["parser<br/>parses PING seq time"] -- "[]ping.Event (direct call | buf 64)" --> handler
 //	  handler["handler<br/>matches replies, expires probes"] -- "[]ping.Report (direct call | buf 64)" --> writer["writer<br/>prints a line per packet"]
