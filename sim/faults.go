@@ -115,17 +115,15 @@ type faultStage struct {
 	each func(p *Packet)
 }
 
-// perPacket makes a fault stage that applies each to every packet in order.
-func perPacket(each func(p *Packet)) actors.StageFunc[batch, batch] {
-	return func(ctx context.Context, in *actors.Input[batch], out *actors.Output[batch]) error {
-		for b := range in.All() {
-			for _, p := range b {
-				each(p)
-			}
-			if !out.Send(b) {
-				return nil
-			}
+// perPacket makes a fault stage's step: it applies each to every packet of
+// a batch in order and hands the batch on. The step never waits, so the
+// stage runs fused into its producer's goroutine.
+func perPacket(each func(p *Packet)) actors.StepFunc[batch, batch] {
+	return func(ctx context.Context, b batch, out *actors.Output[batch]) error {
+		for _, p := range b {
+			each(p)
 		}
+		out.Send(b)
 		return nil
 	}
 }

@@ -113,10 +113,14 @@ func (n *Network) Connect(a, b string, ab, ba Faults) (*Link, error) {
 	n.links[[2]string{b, a}] = l.dirs[1]
 	n.all = append(n.all, l)
 	for _, d := range l.dirs {
-		n.wg.Add(1)
+		n.wg.Add(2)
 		go func() {
 			defer n.wg.Done()
 			d.err = d.pipe.Run(n.ctx)
+		}()
+		go func() {
+			defer n.wg.Done()
+			d.clock(n.ctx)
 		}()
 	}
 	return l, nil
@@ -227,6 +231,7 @@ type direction struct {
 	name     string // "a>b"
 	from, to string
 	in       chan []*Packet
+	wake     chan struct{} // tells the clock the earliest due time may have changed
 	slots    chan struct{} // one per packet in flight: bounds the heap
 	pipe     *actors.Pipeline
 	down     atomic.Bool
@@ -236,18 +241,24 @@ type direction struct {
 	mu      sync.Mutex
 	st      DirStats
 	records []Record
+
+	dueMu sync.Mutex // held while handing packets over, so they go in heap order
+	due   dueHeap
 }
 
 func newDirection(l *Link, from, to string, f Faults) *direction {
 	d := &direction{link: l, name: from + ">" + to, from: from, to: to,
-		in: make(chan []*Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight)}
+		in: make(chan []*Packet, 64), wake: make(chan struct{}, 1), slots: make(chan struct{}, l.net.cfg.InFlight)}
 	d.st = DirStats{Link: l.name, Dir: d.name, Dropped: map[string]uint64{}}
 	p := actors.New("link "+d.name, nil)
 	s := actors.Source(p, actors.Spec{Name: "ingress", Role: actors.RoleReader, Does: "numbers packets in send order"}, d.ingress, 4)
+	// The fault stages and deliver's bookkeeping never wait: they run fused
+	// into the ingress goroutine. Only deliver's clock waits, for packets
+	// not yet due.
 	for _, fs := range d.faultStages(f, l.net.cfg.Seed) {
-		s = actors.Then(p, fs.spec, s, perPacket(fs.each), 4)
+		s = actors.Step(p, fs.spec, s, perPacket(fs.each), nil, actors.Fused, 4)
 	}
-	actors.Sink(p, actors.Spec{Name: "deliver", Role: actors.RoleWriter, Does: "waits until due, hands to the socket"}, s, d.deliver)
+	actors.StepSink(p, actors.Spec{Name: "deliver", Role: actors.RoleWriter, Does: "waits until due, hands to the socket"}, s, d.deliver, nil, actors.Fused)
 	d.pipe = p
 	return d
 }
@@ -395,46 +406,69 @@ func (d *direction) record(p *Packet) {
 	d.records = append(d.records, r)
 }
 
-// deliver is the sink: it keeps packets in a heap by due time and hands each
-// to the destination host when it is due. It is the only stage that waits.
-func (d *direction) deliver(ctx context.Context, in *actors.Input[batch]) error {
-	arrivals := pump(ctx, in)
-	var due dueHeap
+// deliver is the sink, fused into the ingress goroutine: it records each
+// packet's fate, hands over at once the packets already due (a zero-latency
+// link never touches a timer) and keeps the rest in a heap by due time for
+// the direction's clock.
+func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
+	for _, p := range b {
+		d.record(p)
+	}
+	d.dueMu.Lock()
+	for _, p := range b {
+		if p.Drop != "" {
+			<-d.slots
+			continue
+		}
+		heap.Push(&d.due, p)
+	}
+	waiting := d.handOverDue(time.Now())
+	d.dueMu.Unlock()
+	if waiting {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// handOverDue hands over, in due order, every packet due by now, with dueMu
+// held; it reports whether packets are left waiting.
+func (d *direction) handOverDue(now time.Time) bool {
+	for len(d.due) > 0 && !d.due[0].Due.After(now) {
+		p := heap.Pop(&d.due).(*Packet)
+		d.handOver(p)
+		<-d.slots
+	}
+	return len(d.due) > 0
+}
+
+// clock is the deliver stage's waiting half, one goroutine per direction:
+// it sleeps until the earliest waiting packet is due and hands over what is
+// due then. The deliver step wakes it when it leaves packets waiting.
+func (d *direction) clock(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	for {
+		d.dueMu.Lock()
 		var wake <-chan time.Time
-		if len(due) > 0 {
-			timer.Reset(time.Until(due[0].Due))
+		if len(d.due) > 0 {
+			timer.Reset(time.Until(d.due[0].Due))
 			wake = timer.C
 		}
+		d.dueMu.Unlock()
 		select {
-		case b, ok := <-arrivals:
-			if !ok {
-				return nil
-			}
-			for _, p := range b {
-				d.record(p)
-				if p.Drop != "" {
-					<-d.slots
-					continue
-				}
-				heap.Push(&due, p)
-			}
+		case <-d.wake:
 		case <-wake:
 		case <-ctx.Done():
-			return nil
+			return
 		}
 		timer.Stop()
-		// Hand over everything due now, without waiting on a timer for
-		// packets that are already due (a zero-latency link never sleeps).
-		now := time.Now()
-		for len(due) > 0 && !due[0].Due.After(now) {
-			p := heap.Pop(&due).(*Packet)
-			d.handOver(p)
-			<-d.slots
-		}
+		d.dueMu.Lock()
+		d.handOverDue(time.Now())
+		d.dueMu.Unlock()
 	}
 }
 
@@ -455,23 +489,6 @@ func (d *direction) handOver(p *Packet) {
 		}
 		d.mu.Unlock()
 	}
-}
-
-// pump forwards a stage's input into a channel, so the stage can select on
-// it together with a timer. It ends when the input ends.
-func pump[T any](ctx context.Context, in *actors.Input[T]) <-chan T {
-	ch := make(chan T)
-	go func() {
-		defer close(ch)
-		for v := range in.All() {
-			select {
-			case ch <- v:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch
 }
 
 // dueHeap orders packets by due time, then by index: ties go in send order.

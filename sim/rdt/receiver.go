@@ -34,9 +34,11 @@ func (r *receiver) wire() *actors.Pipeline {
 		p.OnInterrupt(func() { c.sock.Close() })
 	}
 	raw := actors.Source(p, actors.Spec{Name: "rx", Role: actors.RoleReader, Does: "receives datagrams"}, r.rx, 4)
-	segs := actors.Then(p, actors.Spec{Name: "verify", Role: actors.RoleParser, Does: "checksum, decode, acks to sender"}, raw, r.verify, 4)
-	runs := actors.Then(p, actors.Spec{Name: "reassemble", Role: actors.RoleHandler, Does: reassembleDoes(r.cfg.ARQ)}, segs, r.reassemble, 4)
-	actors.Sink(p, actors.Spec{Name: "deliver", Role: actors.RoleWriter, Does: "hands bytes to Read"}, runs, r.deliver)
+	// verify, reassemble and deliver run fused into the rx goroutine: a
+	// batch of datagrams reaches Read without a hand-off.
+	segs := actors.Step(p, actors.Spec{Name: "verify", Role: actors.RoleParser, Does: "checksum, decode, acks to sender"}, raw, r.verify, nil, actors.Fused, 4)
+	runs := actors.Step(p, actors.Spec{Name: "reassemble", Role: actors.RoleHandler, Does: reassembleDoes(r.cfg.ARQ)}, segs, r.reassemble, nil, actors.Fused, 4)
+	actors.StepSink(p, actors.Spec{Name: "deliver", Role: actors.RoleWriter, Does: "hands bytes to Read"}, runs, r.deliver, nil, actors.Fused)
 	return p
 }
 
@@ -102,49 +104,47 @@ const rxBatch = 64
 
 // verify checks and decodes segments. Corrupt ones are dropped and counted;
 // acknowledgements go to the sender; data and FIN go on.
-func (r *receiver) verify(ctx context.Context, in *actors.Input[[][]byte], out *actors.Output[[]Segment]) error {
+func (r *receiver) verify(ctx context.Context, batch [][]byte, out *actors.Output[[]Segment]) error {
 	c := r.c
-	for batch := range in.All() {
-		var data []Segment
-		for _, b := range batch {
-			seg, err := Decode(b)
-			if err != nil {
-				c.mu.Lock()
-				c.stats.Corrupt++
-				c.mu.Unlock()
-				continue
-			}
-			switch seg.Kind {
-			case KindRST:
-				c.fail(errReset)
-				continue
-			case KindSYN: // the SYNACK was lost: send it again
-				c.mu.Lock()
-				c.synack = true
-				c.mu.Unlock()
-				signal(c.kick)
-				continue
-			case KindSYNACK: // our handshake ACK was lost
-				c.mu.Lock()
-				c.ackPending = true
-				c.mu.Unlock()
-				signal(c.kick)
-				continue
-			}
-			select {
-			case c.acks <- seg:
-			case <-ctx.Done():
-				return nil
-			}
-			// The payload aliases the datagram, which the sim handed over
-			// for good (each duplicate is its own copy): no copy needed.
-			if seg.Kind == KindDATA || seg.Kind == KindFIN {
-				data = append(data, seg)
-			}
+	var data []Segment
+	for _, b := range batch {
+		seg, err := Decode(b)
+		if err != nil {
+			c.mu.Lock()
+			c.stats.Corrupt++
+			c.mu.Unlock()
+			continue
 		}
-		if len(data) > 0 && !out.Send(data) {
+		switch seg.Kind {
+		case KindRST:
+			c.fail(errReset)
+			continue
+		case KindSYN: // the SYNACK was lost: send it again
+			c.mu.Lock()
+			c.synack = true
+			c.mu.Unlock()
+			signal(c.kick)
+			continue
+		case KindSYNACK: // our handshake ACK was lost
+			c.mu.Lock()
+			c.ackPending = true
+			c.mu.Unlock()
+			signal(c.kick)
+			continue
+		}
+		select {
+		case c.acks <- seg:
+		case <-ctx.Done():
 			return nil
 		}
+		// The payload aliases the datagram, which the sim handed over
+		// for good (each duplicate is its own copy): no copy needed.
+		if seg.Kind == KindDATA || seg.Kind == KindFIN {
+			data = append(data, seg)
+		}
+	}
+	if len(data) > 0 {
+		out.Send(data)
 	}
 	return nil
 }
@@ -152,19 +152,17 @@ func (r *receiver) verify(ctx context.Context, in *actors.Input[[][]byte], out *
 // reassemble is the receiving half of the ARQ: go-back-N and stop-and-wait
 // accept only the next packet in order; selective repeat buffers packets
 // within its window ahead of a gap. Every data packet is acknowledged.
-func (r *receiver) reassemble(ctx context.Context, in *actors.Input[[]Segment], out *actors.Output[[]delivery]) error {
+func (r *receiver) reassemble(ctx context.Context, segs []Segment, out *actors.Output[[]delivery]) error {
 	c := r.c
-	for segs := range in.All() {
-		var runs []delivery
-		c.mu.Lock()
-		for _, seg := range segs {
-			runs = r.accept(seg, runs)
-		}
-		c.mu.Unlock()
-		signal(c.kick)
-		if len(runs) > 0 && !out.Send(runs) {
-			return nil
-		}
+	var runs []delivery
+	c.mu.Lock()
+	for _, seg := range segs {
+		runs = r.accept(seg, runs)
+	}
+	c.mu.Unlock()
+	signal(c.kick)
+	if len(runs) > 0 {
+		out.Send(runs)
 	}
 	return nil
 }
@@ -228,22 +226,20 @@ func (r *receiver) fits(seg Segment) bool {
 }
 
 // deliver is the sink: it appends in-order bytes to what Read returns.
-func (r *receiver) deliver(ctx context.Context, in *actors.Input[[]delivery]) error {
+func (r *receiver) deliver(ctx context.Context, runs []delivery, _ bool) error {
 	c := r.c
-	for runs := range in.All() {
-		c.mu.Lock()
-		for _, d := range runs {
-			switch {
-			case d.fin:
-				c.eof = true
-			case c.rclosed || c.closed:
-				c.rcvUsed -= len(d.data)
-			default:
-				c.rbuf = append(c.rbuf, d.data...)
-			}
+	c.mu.Lock()
+	for _, d := range runs {
+		switch {
+		case d.fin:
+			c.eof = true
+		case c.rclosed || c.closed:
+			c.rcvUsed -= len(d.data)
+		default:
+			c.rbuf = append(c.rbuf, d.data...)
 		}
-		c.mu.Unlock()
-		signal(c.dataReady)
 	}
+	c.mu.Unlock()
+	signal(c.dataReady)
 	return nil
 }

@@ -55,6 +55,8 @@ type sender struct {
 	heard            bool      // a segment from the peer arrived in this batch
 	lastHeard        time.Time // when the one before arrived
 	gap              time.Duration
+	started          bool // the arq stage has sent what the handshake owes
+	finished         bool // the arq stage has finished: events stops
 }
 
 func newSender(c *Conn, peerWindow int, rtt time.Duration) *sender {
@@ -73,19 +75,19 @@ func (s *sender) wire() *actors.Pipeline {
 	c := s.c
 	p := actors.New("rdt-send "+string(s.cfg.ARQ), s.cfg.SendMeter)
 	evs := actors.Source(p, actors.Spec{Name: "events", Role: actors.RoleReader, Does: "merges writes, acks and timer"}, s.events, 4)
-	segs := actors.Then(p, actors.Spec{Name: "arq", Role: actors.RoleHandler, Does: arqDoes(s.cfg.ARQ)}, evs, s.arq, 4)
-	actors.Sink(p, actors.Spec{Name: "tx", Role: actors.RoleWriter, Does: "checksums, sends datagrams"}, segs, func(ctx context.Context, in *actors.Input[[]wire]) error {
-		for b := range in.All() {
-			datagrams := make([][]byte, len(b))
-			for i, w := range b {
-				datagrams[i] = w.seg.Append(make([]byte, 0, HeaderLen+len(w.seg.Payload)))
-			}
-			if err := c.send(c.remote, datagrams); err != nil {
-				return fmt.Errorf("send %d segments: %w", len(b), err)
-			}
+	// arq and tx never wait on anything but the link's room: they run fused
+	// into the events goroutine, so a write costs no hand-off between them.
+	segs := actors.Step(p, actors.Spec{Name: "arq", Role: actors.RoleHandler, Does: arqDoes(s.cfg.ARQ)}, evs, s.arq, nil, actors.Fused, 4)
+	actors.StepSink(p, actors.Spec{Name: "tx", Role: actors.RoleWriter, Does: "checksums, sends datagrams"}, segs, func(ctx context.Context, b []wire, _ bool) error {
+		datagrams := make([][]byte, len(b))
+		for i, w := range b {
+			datagrams[i] = w.seg.Append(make([]byte, 0, HeaderLen+len(w.seg.Payload)))
+		}
+		if err := c.send(c.remote, datagrams); err != nil {
+			return fmt.Errorf("send %d segments: %w", len(b), err)
 		}
 		return nil
-	})
+	}, nil, actors.Fused)
 	return p
 }
 
@@ -101,10 +103,15 @@ func arqDoes(a ARQ) string {
 	return "no retransmission"
 }
 
-// events is the source stage: it waits for any reason to act, lets the
-// instant settle if asked, and hands on everything pending as one batch.
+// events is the source stage: it first hands on an empty batch (the arq
+// stage's cue to start), then waits for any reason to act, lets the instant
+// settle if asked, and hands on everything pending as one batch. It ends
+// when the arq stage has finished the connection.
 func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error {
 	c := s.c
+	if !out.Send(nil) || s.finished {
+		return nil
+	}
 	for {
 		var b []event
 		select {
@@ -141,31 +148,33 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 				break drain
 			}
 		}
-		if !out.Send(b) {
+		if !out.Send(b) || s.finished {
 			return nil
 		}
 	}
 }
 
-// arq is the handler stage: acknowledgements and timeouts first, then new
-// packets as the window allows, then the acknowledgements this end owes.
-// It returns when the connection is over.
-func (s *sender) arq(ctx context.Context, in *actors.Input[[]event], out *actors.Output[[]wire]) error {
-	// A server owes its SYNACK, a client its handshake ACK, from the start;
-	// data waits for the first event, so the handshake is the same every run.
-	if !out.Send(s.control(time.Now(), nil)) {
+// arq is the handler stage's step: acknowledgements and timeouts first,
+// then new packets as the window allows, then the acknowledgements this end
+// owes. Its first batch (empty, from events' start) sends what the
+// handshake owes: a server its SYNACK, a client its handshake ACK; data
+// waits for the first event, so the handshake is the same every run. It
+// finishes when the connection is over.
+func (s *sender) arq(ctx context.Context, evs []event, out *actors.Output[[]wire]) error {
+	if !s.started {
+		s.started = true
+		out.Send(s.control(time.Now(), nil))
 		return nil
 	}
-	for evs := range in.All() {
-		b := s.step(evs)
-		if len(b) > 0 && !out.Send(b) {
-			return nil
-		}
-		if s.over() {
-			return nil
-		}
-		s.arm()
+	b := s.step(evs)
+	if len(b) > 0 && !out.Send(b) {
+		return nil
 	}
+	if s.over() {
+		s.finished = true
+		return actors.ErrFinished
+	}
+	s.arm()
 	return nil
 }
 
