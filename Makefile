@@ -12,6 +12,9 @@ test: deps vet lint unit
 deps:
 	@./.ci/deps.sh $(DEB_PACKAGES)
 	$(GO) mod download
+	# Build the pinned Go tools now, not inside a test's time limit.
+	$(GO) tool -n staticcheck >/dev/null
+	$(GO) tool -n mailpit >/dev/null
 
 vet:
 	$(GO) vet ./...
