@@ -37,7 +37,7 @@ type Conn struct {
 	closed  bool // Close: local reads and writes fail
 	rclosed bool // CloseRead: reads give EOF, arriving bytes are dropped
 	// receiver → application
-	rbuf       []byte
+	rbuf       byteQueue
 	rcvUsed    int    // bytes accepted and not yet read: the window shrinks by them
 	rcvNext    uint32 // next in-order sequence number expected
 	peerFin    bool   // the peer's FIN arrived in order
@@ -157,12 +157,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 		case len(b) == 0:
 			c.mu.Unlock()
 			return 0, nil
-		case len(c.rbuf) > 0:
-			n := copy(b, c.rbuf)
-			c.rbuf = c.rbuf[n:]
-			if len(c.rbuf) == 0 {
-				c.rbuf = nil
-			} else {
+		case c.rbuf.n > 0:
+			n := c.rbuf.read(b)
+			if c.rbuf.n > 0 {
 				signal(c.dataReady)
 			}
 			c.rcvUsed -= n
@@ -267,8 +264,8 @@ func (c *Conn) CloseRead() error {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.rclosed = true
-	c.rcvUsed -= len(c.rbuf)
-	c.rbuf = nil
+	c.rcvUsed -= c.rbuf.n
+	c.rbuf = byteQueue{}
 	return nil
 }
 
@@ -283,8 +280,8 @@ func (c *Conn) Close() error {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.closed, c.wclosed = true, true
-	c.rcvUsed -= len(c.rbuf)
-	c.rbuf = nil
+	c.rcvUsed -= c.rbuf.n
+	c.rbuf = byteQueue{}
 	c.mu.Unlock()
 	close(c.closing)
 	c.rd.Stop()
@@ -349,4 +346,40 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	}
 	c.wd.Set(t)
 	return nil
+}
+
+// byteQueue holds the in-order bytes waiting for Read as the payloads they
+// arrived in, without copying them into one buffer: each byte is copied
+// once, into Read's buffer.
+type byteQueue struct {
+	bufs [][]byte
+	n    int // bytes queued
+}
+
+// push queues b, which the queue then owns.
+func (q *byteQueue) push(b []byte) {
+	if len(b) > 0 {
+		q.bufs = append(q.bufs, b)
+		q.n += len(b)
+	}
+}
+
+// read moves up to len(p) queued bytes into p and returns how many.
+func (q *byteQueue) read(p []byte) int {
+	n := 0
+	for n < len(p) && len(q.bufs) > 0 {
+		k := copy(p[n:], q.bufs[0])
+		n += k
+		if k == len(q.bufs[0]) {
+			q.bufs[0] = nil
+			q.bufs = q.bufs[1:]
+		} else {
+			q.bufs[0] = q.bufs[0][k:]
+		}
+	}
+	q.n -= n
+	if len(q.bufs) == 0 {
+		q.bufs = nil
+	}
+	return n
 }

@@ -236,7 +236,7 @@ func (r *receiver) deliver(ctx context.Context, runs []delivery, _ bool) error {
 		case c.rclosed || c.closed:
 			c.rcvUsed -= len(d.data)
 		default:
-			c.rbuf = append(c.rbuf, d.data...)
+			c.rbuf.push(d.data)
 		}
 	}
 	c.mu.Unlock()
