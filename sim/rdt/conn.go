@@ -32,7 +32,7 @@ type Conn struct {
 
 	mu sync.Mutex
 	// application → sender
-	sbuf    []byte
+	sbuf    byteQueue
 	wclosed bool // CloseWrite or Close: FIN follows the bytes written
 	closed  bool // Close: local reads and writes fail
 	rclosed bool // CloseRead: reads give EOF, arriving bytes are dropped
@@ -222,9 +222,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 			c.mu.Unlock()
 			return written, c.opError("write", os.ErrDeadlineExceeded)
 		}
-		if space := c.cfg.SndBuf - len(c.sbuf); space > 0 {
+		if space := c.cfg.SndBuf - c.sbuf.n; space > 0 {
 			n := min(space, len(b)-written)
-			c.sbuf = append(c.sbuf, b[written:written+n]...)
+			c.sbuf.push(slices.Clone(b[written : written+n]))
 			written += n
 			c.mu.Unlock()
 			signal(c.kick)
@@ -362,6 +362,27 @@ func (q *byteQueue) push(b []byte) {
 		q.bufs = append(q.bufs, b)
 		q.n += len(b)
 	}
+}
+
+// take removes the next size bytes (size <= q.n) and returns them in one
+// slice: part of a queued buffer when they lie in one, else a copy.
+func (q *byteQueue) take(size int) []byte {
+	head := q.bufs[0]
+	if len(head) < size {
+		p := make([]byte, size)
+		q.read(p)
+		return p
+	}
+	p := head[:size:size]
+	q.bufs[0] = head[size:]
+	if len(q.bufs[0]) == 0 {
+		q.bufs[0] = nil
+		q.bufs = q.bufs[1:]
+	}
+	if q.n -= size; len(q.bufs) == 0 {
+		q.bufs = nil
+	}
+	return p
 }
 
 // read moves up to len(p) queued bytes into p and returns how many.

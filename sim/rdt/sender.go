@@ -349,8 +349,8 @@ loop:
 	for len(s.segs) < s.cfg.Window && !s.finQueued {
 		var o *outSeg
 		switch {
-		case len(c.sbuf) > 0:
-			size := min(s.cfg.MSS, len(c.sbuf))
+		case c.sbuf.n > 0:
+			size := min(s.cfg.MSS, c.sbuf.n)
 			avail := s.peerWnd - s.inflight
 			if avail < size {
 				if s.cfg.ARQ == Perfect || s.inflight > 0 {
@@ -360,11 +360,7 @@ loop:
 					size = avail
 				}
 			}
-			o = &outSeg{kind: KindDATA, payload: c.sbuf[:size:size]}
-			c.sbuf = c.sbuf[size:]
-			if len(c.sbuf) == 0 {
-				c.sbuf = nil
-			}
+			o = &outSeg{kind: KindDATA, payload: c.sbuf.take(size)}
 			took = true
 			c.stats.DataSent++
 		case c.wclosed:
