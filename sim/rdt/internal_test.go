@@ -2,6 +2,7 @@ package rdt
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -64,4 +65,37 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip: %v %v", s, err)
 		}
 	})
+}
+
+// checksum16 is RFC 1071 as written: 16-bit words, folded at the end.
+func checksum16(b []byte) uint16 {
+	var sum uint32
+	for ; len(b) >= 2; b = b[2:] {
+		sum += uint32(b[0])<<8 | uint32(b[1])
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+func TestChecksumEqualsSixteenBitReference(t *testing.T) {
+	is := is.New(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 2000 {
+		b := make([]byte, n%1500)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		if n%7 == 0 { // long runs of 0xff make every carry fold
+			for i := range b {
+				b[i] = 0xff
+			}
+		}
+		is.Equal(checksum(b), checksum16(b)) // 32-bit words give the same sum
+	}
+	is.Equal(checksum(nil), uint16(0xffff)) // empty: the sum is 0
 }
