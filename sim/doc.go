@@ -19,8 +19,12 @@
 // Only the stages whose fault is set are wired (updown always is). Items are
 // batches of *Packet. A packet carries its send time; the fault stages work
 // out its departure and due times from it without sleeping, so delays never
-// add up and each stage sees the packets in the direction's order. Only the
-// deliver stage waits, on a timer, until the earliest packet is due. Dropped
+// add up and each stage sees the packets in the direction's order. So the
+// fault stages and deliver are step stages fused into the ingress goroutine
+// (their edges are direct calls): deliver records each fate, hands over the
+// packets already due and keeps the rest in a heap by due time. Only
+// deliver's clock, one more goroutine per direction, waits on a timer until
+// the earliest packet is due. Dropped
 // packets travel to the end too (marked with the reason), so every stage
 // sees every packet and the deliver stage records every fate.
 //

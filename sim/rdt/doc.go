@@ -21,11 +21,18 @@
 //	  verify -- "[]rdt.Segment" --> reassemble["reassemble<br/>in order / buffered, what to ack"]
 //	  reassemble -- "[]rdt.delivery" --> deliver["deliver<br/>hands bytes to Read"]
 //
+// Each pipeline is one goroutine: only its source waits (events on kicks,
+// acks and the timer; rx on the socket), and the other stages are step
+// stages fused into it, called directly (the graph's "direct call" edges).
+// arq starts on the empty batch events sends first and finishes with
+// actors.ErrFinished, after which events returns.
+//
 // The arq stage is the only one that sends: data, retransmissions, and the
 // acknowledgements the receiver asks for (through a flag and a kick), so one
-// goroutine decides the order of a connection's packets. Write appends to a
-// bounded send buffer and kicks the events stage; Read takes from the
-// receive buffer that deliver fills.
+// goroutine decides the order of a connection's packets. Write copies into
+// a bounded send buffer of chunks (a segment aliases its chunk unless it
+// spans two) and kicks the events stage; Read copies out of the payloads
+// deliver queues as they arrived.
 //
 // Determinism: with Config.Settle the events stage, after its first event,
 // waits one nanosecond on a timer before it drains what is pending. Under
@@ -34,7 +41,7 @@
 // what it will write, the receiver has taken what arrived), so the arq stage
 // sees the same state, and sends the same packets, in every run.
 //
-// Ending: the sender pipeline's arq stage returns when both FINs are
+// Ending: the sender pipeline's arq stage finishes when both FINs are
 // acknowledged (after a TIME-WAIT of four RTOs, extended while the peer keeps resending), after Close once its FIN is
 // acknowledged and two RTOs pass (an RST tells a peer that has not finished),
 // on an RST, or after MaxRetries timeouts in a row (ETIMEDOUT). Then the
