@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"netstages/sim/internal/deadline"
 	"netstages/transport"
+	"netstages/transport/deadline"
 )
 
 // SocketQueue is how many datagrams a socket holds before it drops new ones,

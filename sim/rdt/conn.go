@@ -11,7 +11,7 @@ import (
 
 	"netstages/actors"
 	"netstages/sim"
-	"netstages/sim/internal/deadline"
+	"netstages/transport/deadline"
 )
 
 // Conn is one end of a reliable stream over sim datagrams. It implements
