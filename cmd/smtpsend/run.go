@@ -68,11 +68,18 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f.StringVar(&o.helo, "helo", "localhost", "name to greet with (EHLO/HELO)")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "limit for connecting, TLS and AUTH (each reply then has RFC 5321's timeout)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the composed message and the envelope; send nothing")
+	ob := addOutboxFlags(f) // -enqueue, -outbox-worker, -bus, -state-dir (outbox.go)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if f.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", f.Arg(0))
+	}
+	if err := ob.prepare(&o); err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	if ob.worker {
+		return ob.runWorker(cmd, &o, stdout, stderr)
 	}
 	if err := o.check(); err != nil {
 		return cmd.Usagef("%v", err)
@@ -89,6 +96,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smtpsend: dry run: MAIL FROM:<%s> RCPT TO:%s (%d octets)\n", msg.From.Address, strings.Join(msg.Recipients(), ","), len(raw))
 		stdout.Write(raw)
 		return cli.ExitOK
+	}
+	if ob.enqueue {
+		return ob.enqueueRaw(cmd, msg.From.Address, msg.Recipients(), raw, stdout, stderr)
 	}
 	cfg, err := o.config(cmd.Verbose, stderr)
 	if err != nil {

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/oklog/run"
+
+	"netstages/actors/bus"
+	"netstages/actors/bus/embedded"
+	"netstages/cmd/internal/cli"
+	"netstages/protocols/smtp/outbox"
+)
+
+// outboxOptions are the outbox flags (issue 10): -enqueue stores the
+// composed message in the outbox instead of sending it; -outbox-worker
+// delivers the outbox to -server.
+type outboxOptions struct {
+	enqueue, worker, untilEmpty bool
+	busURL, stateDir, instance  string
+	natsPort                    int
+	ackWait                     time.Duration
+}
+
+// addOutboxFlags adds the outbox flags to f.
+func addOutboxFlags(f *flag.FlagSet) *outboxOptions {
+	ob := &outboxOptions{}
+	f.BoolVar(&ob.enqueue, "enqueue", false, "store the composed message in the outbox (NATS JetStream) instead of sending it; needs -bus or -state-dir")
+	f.BoolVar(&ob.worker, "outbox-worker", false, "deliver the outbox to -server until SIGINT/SIGTERM (retries 4xx with backoff, dead-letters 5xx); needs -bus or -state-dir")
+	f.BoolVar(&ob.untilEmpty, "until-empty", false, "with -outbox-worker: exit once the outbox has nothing left to deliver")
+	f.StringVar(&ob.busURL, "bus", "", "NATS JetStream server of the outbox and events (nats://HOST:PORT)")
+	f.StringVar(&ob.stateDir, "state-dir", "", "run an embedded NATS JetStream server with its files in this directory (when -bus is not given)")
+	f.IntVar(&ob.natsPort, "nats-port", 0, "with -state-dir: the embedded server's port on 127.0.0.1 (0: any free port, printed)")
+	f.StringVar(&ob.instance, "instance", "", "this worker's name in the ledger and events (default host-pid)")
+	f.DurationVar(&ob.ackWait, "ack-wait", 2*time.Minute, "with -outbox-worker: how long a message may take before another worker gets it")
+	return ob
+}
+
+// active says whether an outbox mode was asked for.
+func (ob *outboxOptions) active() bool { return ob.enqueue || ob.worker }
+
+// prepare runs before smtpsend's own checks: -enqueue needs no -server,
+// -outbox-worker no message.
+func (ob *outboxOptions) prepare(o *options) error {
+	switch {
+	case ob.enqueue && ob.worker:
+		return errors.New("-enqueue and -outbox-worker are two different runs")
+	case ob.active() && (ob.busURL == "") == (ob.stateDir == ""):
+		return errors.New("-enqueue and -outbox-worker need exactly one of -bus nats://HOST:PORT and -state-dir DIR")
+	case !ob.active() && (ob.busURL != "" || ob.stateDir != "" || ob.untilEmpty):
+		return errors.New("-bus, -state-dir and -until-empty go with -enqueue or -outbox-worker")
+	case ob.worker && o.server == "":
+		return errors.New("-outbox-worker needs -server")
+	case ob.ackWait < time.Second:
+		return errors.New("-ack-wait must be at least 1s")
+	}
+	if ob.enqueue && o.server == "" {
+		o.server = "outbox:0" // delivery is the worker's business
+	}
+	return nil
+}
+
+// connect returns the JetStream connection and a func that closes it (and
+// the embedded server).
+func (ob *outboxOptions) connect(cmd *cli.Command, stderr io.Writer) (*bus.JetStream, string, func(), error) {
+	url, stop := ob.busURL, func() {}
+	if ob.stateDir != "" {
+		srv, err := embedded.Start(embedded.Config{Dir: ob.stateDir, Port: ob.natsPort})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		url, stop = srv.URL(), srv.Shutdown
+		fmt.Fprintf(stderr, "smtpsend: embedded NATS JetStream on %s (state in %s)\n", url, ob.stateDir)
+	}
+	js, err := bus.DialJetStream(url, cmd.Logger())
+	if err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	return js, url, func() { js.Close(); stop() }, nil
+}
+
+// enqueueRaw stores a composed message in the outbox.
+func (ob *outboxOptions) enqueueRaw(cmd *cli.Command, from string, to []string, raw []byte, stdout, stderr io.Writer) int {
+	js, _, closeJS, err := ob.connect(cmd, stderr)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	defer closeJS()
+	if err := js.EnsureStream(outbox.Stream()); err != nil {
+		return cmd.Failf("%v", err)
+	}
+	pub, err := js.Publisher(true)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	defer pub.Close()
+	id, err := outbox.Enqueue(pub, from, to, raw)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	fmt.Fprintf(stdout, "smtpsend: enqueued <%s> for %d recipients\n", id, len(to))
+	return cli.ExitOK
+}
+
+// runWorker delivers the outbox until a signal (or, with -until-empty,
+// until nothing is left).
+func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr io.Writer) int {
+	cfg, err := o.config(cmd.Verbose, stderr)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	js, url, closeJS, err := ob.connect(cmd, stderr)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	defer closeJS()
+	log := cmd.Logger()
+	events, err := bus.Open(url, bus.Options{Logger: log, Instance: ob.instance})
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	w, err := outbox.NewWorker(outbox.Config{JetStream: js, Server: o.server, SMTP: cfg, Name: ob.instance,
+		AckWait: ob.ackWait, Events: events, Log: log})
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	fmt.Fprintf(stderr, "smtpsend: outbox worker delivering to %s\n", o.server)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var g run.Group
+	// Signals: SIGINT or SIGTERM ends the group.
+	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
+	// Worker: the watermill Router; cancelling lets the message in hand
+	// finish, then closes the router.
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	worked := make(chan struct{})
+	g.Add(func() error { defer close(worked); return w.Run(workerCtx) }, func(error) { stopWorker() })
+	// Events: MailDone per outcome; closed after the worker has stopped.
+	g.Add(func() error { return events.Run(ctx) }, func(error) { <-worked; events.Close() })
+	// -until-empty: ends the group once the outbox has nothing left.
+	if ob.untilEmpty {
+		g.Add(func() error { return untilEmpty(ctx, w) }, func(error) { cancel() })
+	}
+	err = g.Run()
+	st := w.Stats()
+	fmt.Fprintf(stdout, "smtpsend: outbox worker stopped; %d sent, %d duplicates skipped, %d temporary failures, %d dead-lettered\n",
+		st.Sent, st.Duplicates, st.Temporary, st.Dead)
+	if err != nil && !errors.As(err, &run.SignalError{}) && !errors.Is(err, errEmpty) {
+		return cmd.Failf("%v", err)
+	}
+	return cli.ExitOK
+}
+
+// errEmpty ends the group when -until-empty sees an empty outbox.
+var errEmpty = errors.New("outbox empty")
+
+func untilEmpty(ctx context.Context, w *outbox.Worker) error {
+	<-w.Running()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if idle, err := w.Idle(); err == nil && idle {
+				return errEmpty
+			}
+		}
+	}
+}
