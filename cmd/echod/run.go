@@ -33,8 +33,12 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long connections may finish before they are closed")
 	statusAddr := cmd.Flags.String("status-addr", "", "serve the live stage view on this address at /debug/stages (HTML page, ?format=json, ?format=svg); off when empty")
 	fused := cmd.Flags.Bool("fused", false, "run framer, parser, handler and writer inside the reader's goroutine (1 goroutine per connection instead of 5; same stages)")
+	busFlags := cmd.BusFlags() // -bus mem|nats://HOST:PORT, -instance (issue 10)
 	if code, done := cmd.Parse(args); done {
 		return code
+	}
+	if err := busFlags.Check(); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
@@ -63,7 +67,10 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 			return cmd.Failf("-status-addr: %v", err)
 		}
 	}
-	events := bus.New(bus.Options{Logger: log})
+	events, err := busFlags.Open(log)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
 	counter, err := bus.NewConnCounter(events, func(c bus.ConnCounts) {
 		log.Debug("connections", "active", c.Active, "opened", c.Opened, "refused", c.Refused)
 	})

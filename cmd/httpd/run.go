@@ -47,8 +47,12 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	cacheBytes := cmd.Flags.Int64("file-cache", httpd.DefaultCacheBytes, "bytes of small files (≤ 16 KiB) kept in memory, revalidated by a stat per request (0: off)")
 	fused := cmd.Flags.Bool("fused", true, "run the stages after the reader in the reader's goroutine: 2 goroutines per connection;\n-fused=false gives each stage its own goroutine (same graph; more memory per connection)")
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long in-flight responses may finish before connections close")
+	busFlags := cmd.BusFlags() // -bus mem|nats://HOST:PORT, -instance (issue 10)
 	if code, done := cmd.Parse(args); done {
 		return code
+	}
+	if err := busFlags.Check(); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
@@ -78,7 +82,10 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 		return cmd.Failf("-access-log: %v", err)
 	}
 	defer closeLog()
-	events := bus.New(bus.Options{Logger: log})
+	events, err := busFlags.Open(log)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
 	var access *bus.AccessLog
 	if logOut != nil {
 		if access, err = bus.NewAccessLog(events, logOut, format); err != nil {
@@ -94,7 +101,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if *cacheBytes == 0 {
 		cfg.CacheBytes = -1 // off
 	}
-	if logOut != nil {
+	if logOut != nil || *busFlags.URL != bus.BackendMem {
 		cfg.Bus = events
 	}
 	reg := prometheus.NewRegistry()

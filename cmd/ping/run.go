@@ -15,6 +15,7 @@ import (
 	"github.com/oklog/run"
 
 	"netstages/actors"
+	"netstages/actors/bus"
 	"netstages/cmd/internal/cli"
 	"netstages/protocols/ping"
 	"netstages/transport"
@@ -36,6 +37,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	quiet := cmd.Flags.Bool("q", false, "quiet: print only the summary")
 	heartbeat := cmd.Flags.Bool("heartbeat", false, "mark the pings as heartbeats for pingd -heartbeat-timeout")
 	fused := cmd.Flags.Bool("fused", true, "run the reply chain's parser, handler and writer in the reader's goroutine;\n-fused=false gives each stage its own goroutine (same graph)")
+	busFlags := cmd.BusFlags() // -bus mem|nats://HOST:PORT, -instance (issue 10)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -49,6 +51,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	} else if cmd.Flags.NArg() == 0 {
 		return cmd.Usagef("want one HOST[:PORT]")
+	}
+	if err := busFlags.Check(); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	host, port, err := splitTarget(target0)
 	if err != nil {
@@ -78,6 +83,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printer = ping.TextPrinter(stdout, *quiet)
 		fmt.Fprintf(stdout, "PING %s (%s): %d bytes\n", net.JoinHostPort(host, port), target,
 			max(*size, ping.RequestLen(1, *heartbeat)))
+	}
+	// Event bus (-bus nats://): the packet events go to the fleet collector.
+	var events *bus.Bus
+	if *busFlags.URL != bus.BackendMem {
+		if events, err = busFlags.Open(cmd.Logger()); err != nil {
+			conn.Close()
+			return cmd.Failf("%v", err)
+		}
+		cfg.Bus = events
+		busDone := make(chan error, 1)
+		go func() { busDone <- events.Run(context.Background()) }()
+		defer func() { events.Close(); <-busDone }() // after the client: every event forwarded
 	}
 	client, err := ping.NewClient(ping.Connected(conn), cfg, printer, actors.NewMeter())
 	if err != nil {

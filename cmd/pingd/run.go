@@ -36,8 +36,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	echoMode := cmd.Flags.String("echo", ping.EchoUpper, "echo 'upper' (upper-cased, like the textbook) or 'same' (unchanged)")
 	hbTimeout := cmd.Flags.Duration("heartbeat-timeout", 0, "track heartbeat clients (ping -heartbeat); report one down after this much silence (0: off)")
 	fused := cmd.Flags.Bool("fused", true, "run parser, handler and writer in the reader's goroutine: one goroutine, no hand-off per datagram;\n-fused=false gives each stage its own goroutine (same graph)")
+	busFlags := cmd.BusFlags() // -bus mem|nats://HOST:PORT, -instance (issue 10)
 	if code, done := cmd.Parse(args); done {
 		return code
+	}
+	if err := busFlags.Check(); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
@@ -51,7 +55,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		*seed = randomSeed()
 	}
 	log := cmd.Logger()
-	events := bus.New(bus.Options{Logger: log})
+	events, err := busFlags.Open(log)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
 	cfg := ping.ServerConfig{Loss: *loss, Delay: *delay, Jitter: *jitter, Seed: *seed, Echo: *echoMode,
 		HeartbeatTimeout: *hbTimeout, Fused: *fused, Bus: events, Log: serverLog(cmd, stderr)}
 	if err := cfg.Validate(); err != nil {

@@ -47,8 +47,12 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (JSON) on this address")
 	maxConns := cmd.Flags.Int("max-conns", 10000, "most simultaneous client connections; more get 503 and are closed (0: no limit)")
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long in-flight responses may finish before connections close")
+	busFlags := cmd.BusFlags() // -bus mem|nats://HOST:PORT, -instance (issue 10)
 	if code, done := cmd.Parse(args); done {
 		return code
+	}
+	if err := busFlags.Check(); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
@@ -91,7 +95,10 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 		return cmd.Failf("-access-log: %v", err)
 	}
 	defer closeLog()
-	events := bus.New(bus.Options{Logger: log})
+	events, err := busFlags.Open(log)
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
 	var access *bus.AccessLog
 	if logOut != nil {
 		if access, err = bus.NewAccessLog(events, logOut, format); err != nil {
@@ -105,7 +112,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if cacheBytes > 0 {
 		cfg.Cache = cache.New(cache.Config{MaxBytes: cacheBytes, MaxObject: objectBytes})
 	}
-	if logOut != nil {
+	if logOut != nil || *busFlags.URL != bus.BackendMem {
 		cfg.Bus = events
 	}
 	cfg = cfg.WithDefaults()
