@@ -42,7 +42,7 @@ func httpdStop(ctx context.Context, t *tour) error {
 	srv := &actors.Server{Name: "httpd", Handle: files.Handler(), Refuse: files.Refuse, Bus: t.events}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(t.out, "httpd serves %s on mem %s\n", root, ln.Addr())
+	fmt.Fprintf(t.out, "httpd serves %s on %s %s\n", root, ln.Addr().Network(), ln.Addr())
 
 	tr := &nethttp.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -11,15 +11,23 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestTourPasses runs the README's first command in-process: every stop
-// must check out and the summary must say so.
+// TestTourPasses runs the README's first command in-process (lossy
+// simulated links by default) and over transport/mem: every stop must check
+// out and the summary must say so.
 func TestTourPasses(t *testing.T) {
-	is := is.New(t)
-	var stdout, stderr bytes.Buffer
-	code := Run([]string{"tour"}, &stdout, &stderr)
-	is.Equal(code, 0)                                                      // tour passed
-	is.True(strings.Contains(stdout.String(), "tour passed"))              // says so
-	is.True(strings.Contains(stdout.String(), "reader -- \"connio.Chunk")) // prints the echo graph
+	for _, args := range [][]string{{"tour"}, {"tour", "-net", "mem"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			is := is.New(t)
+			var stdout, stderr bytes.Buffer
+			code := Run(args, &stdout, &stderr)
+			if code != 0 {
+				t.Log(stdout.String(), stderr.String())
+			}
+			is.Equal(code, 0)                                                      // tour passed
+			is.True(strings.Contains(stdout.String(), "tour passed"))              // says so
+			is.True(strings.Contains(stdout.String(), "reader -- \"connio.Chunk")) // prints the echo graph
+		})
+	}
 }
 
 func TestUsage(t *testing.T) {

@@ -31,7 +31,7 @@ func smtpStop(ctx context.Context, t *tour) error {
 	b := &smtptest.Backend{}
 	stopServer := smtptest.Start(ln, b, smtptest.Options{MaxMessageBytes: 1 << 20})
 	defer stopServer()
-	fmt.Fprintf(t.out, "go-smtp v0.25.1 serves SMTP on mem %s (PIPELINING, SIZE 1048576)\n", ln.Addr())
+	fmt.Fprintf(t.out, "go-smtp v0.25.1 serves SMTP on %s %s (PIPELINING, SIZE 1048576)\n", ln.Addr().Network(), ln.Addr())
 
 	attachment := make([]byte, 3000)
 	for i := range attachment {

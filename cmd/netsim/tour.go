@@ -47,12 +47,12 @@ func stops() []stop {
 }
 
 func runTour(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim tour", "[-graph mermaid|dot|none] [-json] [-v]",
-		"Runs every netstages protocol over an in-process network, checks each result,\nand prints what happened with each pipeline's stage graph and counts.", stderr)
+	cmd := cli.New("netsim tour", "[-net sim|mem] [-sim-loss P] [-graph mermaid|dot|none] [-json] [-v]",
+		"Runs every netstages protocol over a simulated lossy network (by default), checks each\nresult, and prints what happened with each pipeline's stage graph and counts.", stderr)
 	graph := cmd.Flags.String("graph", "mermaid", "how to print each pipeline's graph: mermaid, dot or none")
 	asJSON := cmd.Flags.Bool("json", false, "print the final summary as JSON")
-	netKind := cmd.Flags.String("net", "mem", "network for the stops: mem (transport/mem) or sim (sim links, 1 ms, reliable streams by sim/rdt)")
-	simLoss := cmd.Flags.Float64("sim-loss", 0, "with -net sim: loss probability of every link, each way (datagram stops see it too)")
+	netKind := cmd.Flags.String("net", "sim", "network for the stops: sim (simulated links, 1 ms, lossy, reliable streams by sim/rdt) or mem (transport/mem: perfect pipes)")
+	simLoss := cmd.Flags.Float64("sim-loss", 0.05, "with -net sim: loss probability of every link, each way (datagram stops see it too)")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -90,7 +90,11 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 	countDone := make(chan error, 1)
 	go func() { countDone <- counter.Run() }()
 
-	fmt.Fprintf(stdout, "netsim tour: every protocol over an in-process network (%s)\n", map[string]string{"mem": "transport/mem", "sim": "sim links with sim/rdt streams"}[*netKind])
+	if *netKind == "sim" {
+		fmt.Fprintf(stdout, "netsim tour: every protocol over simulated links (1 ms, %g%% loss each way, seed 1; streams by sim/rdt Selective Repeat)\n", *simLoss*100)
+	} else {
+		fmt.Fprintf(stdout, "netsim tour: every protocol over transport/mem (perfect in-process pipes)\n")
+	}
 	for _, s := range stops() {
 		fmt.Fprintf(stdout, "\n== %s ==\n", s.name)
 		if err := s.run(ctx, t); err != nil {
@@ -193,4 +197,29 @@ func echoExchange(ctx context.Context, n transport.Network, addr, send string) (
 	c.(transport.CloseWriter).CloseWrite()
 	got, err := io.ReadAll(bufio.NewReader(c))
 	return string(got), time.Since(start), err
+}
+
+// linkDrops reports how many packets the simulated link between hosts a and
+// b dropped each way, and whether the tour runs over lossy simulated links
+// at all (false over transport/mem or lossless links: then nothing is lost
+// on the way and stops can check exact outcomes).
+func (t *tour) linkDrops(a, b string) (aToB, bToA uint64, lossy bool) {
+	w, ok := t.net.(*world)
+	if !ok || w.faults.Loss == 0 {
+		return 0, 0, false
+	}
+	for _, l := range w.net.Links() {
+		if (l.A == a && l.B == b) || (l.A == b && l.B == a) {
+			return sumDrops(l.Stats(a).Dropped), sumDrops(l.Stats(b).Dropped), true
+		}
+	}
+	return 0, 0, true
+}
+
+func sumDrops(byCause map[string]uint64) uint64 {
+	var n uint64
+	for _, c := range byCause {
+		n += c
+	}
+	return n
 }
