@@ -58,8 +58,9 @@ type Config struct {
 	// MinRTO and MaxRTO clamp the RTO; defaults 200 ms and 60 s.
 	MinRTO, MaxRTO time.Duration
 	// MaxRetries is how many times one packet may time out before the
-	// connection aborts with ETIMEDOUT, and how many SYNs Dial sends;
-	// default 12.
+	// connection aborts with ETIMEDOUT, how many SYNs Dial sends, and how
+	// many keepalive probes (one per MaxRTO) an idle end waiting for a
+	// silent peer sends before it aborts; default 12.
 	MaxRetries int
 	// Settle makes the sender wait until the current instant has settled
 	// before it decides what to send, so that under testing/synctest every

@@ -44,8 +44,14 @@
 // Ending: the sender pipeline's arq stage finishes when both FINs are
 // acknowledged (after a TIME-WAIT of four RTOs, extended while the peer keeps resending), after Close once its FIN is
 // acknowledged and two RTOs pass (an RST tells a peer that has not finished),
-// on an RST, or after MaxRetries timeouts in a row (ETIMEDOUT). Then the
-// receiver pipeline is stopped and the socket released; Conn.Done closes.
+// on an RST, or after MaxRetries timeouts in a row (ETIMEDOUT). An end
+// with nothing in flight that still waits for the peer's FIN has no
+// retransmission timer, so it probes (keepalive; not under ARQ perfect): after MaxRTO of silence it
+// sends a SYNACK, which any live end answers with an ACK, and again every
+// MaxRTO; after MaxRetries unanswered probes the peer is taken to have given
+// up with its RST lost, and the end fails with ETIMEDOUT rather than wait
+// for ever (a half-open connection). Then the receiver pipeline is stopped
+// and the socket released; Conn.Done closes.
 //
 // Channels: the actors runtime closes the channels between stages; the
 // conn's kick, acks and signal channels are never closed; done and closing

@@ -55,8 +55,10 @@ type sender struct {
 	heard            bool      // a segment from the peer arrived in this batch
 	lastHeard        time.Time // when the one before arrived
 	gap              time.Duration
-	started          bool // the arq stage has sent what the handshake owes
-	finished         bool // the arq stage has finished: events stops
+	started          bool      // the arq stage has sent what the handshake owes
+	probeAt          time.Time // when idle and waiting on the peer: the next keepalive probe
+	probes           int       // keepalive probes sent since the peer was last heard
+	finished         bool      // the arq stage has finished: events stops
 }
 
 func newSender(c *Conn, peerWindow int, rtt time.Duration) *sender {
@@ -190,6 +192,7 @@ func (s *sender) step(evs []event) []wire {
 		}
 	}
 	if s.heard {
+		s.probeAt, s.probes = time.Time{}, 0
 		if !s.lastHeard.IsZero() {
 			s.gap = now.Sub(s.lastHeard)
 		}
@@ -197,7 +200,36 @@ func (s *sender) step(evs []event) []wire {
 	}
 	out = s.onTimers(now, out)
 	out = s.fill(now, out)
+	out = s.keepalive(now, out)
 	return s.control(now, out)
+}
+
+// keepalive probes a peer this end is waiting on with nothing of its own in
+// flight (no timer would otherwise run): after MaxRTO of silence it sends a
+// SYNACK, which any live end answers with an ACK, and again each MaxRTO; a
+// peer silent through MaxRetries probes is gone (it gave up and its RST was
+// lost), and the connection ends with ETIMEDOUT instead of waiting for ever.
+func (s *sender) keepalive(now time.Time, out []wire) []wire {
+	s.c.mu.Lock()
+	waiting := s.c.err == nil && !s.c.peerFin
+	s.c.mu.Unlock()
+	if !waiting || len(s.segs) > 0 || !s.linger.IsZero() || s.cfg.ARQ == Perfect {
+		s.probeAt, s.probes = time.Time{}, 0
+		return out
+	}
+	switch {
+	case s.probeAt.IsZero():
+		s.probeAt = now.Add(s.cfg.MaxRTO)
+	case now.Before(s.probeAt):
+	case s.probes >= s.cfg.MaxRetries:
+		s.c.fail(fmt.Errorf("peer silent through %d keepalive probes: %w", s.probes, syscall.ETIMEDOUT))
+		out = append(out, wire{seg: Segment{Kind: KindRST}})
+	default:
+		s.probes++
+		s.probeAt = now.Add(s.cfg.MaxRTO)
+		out = append(out, wire{seg: Segment{Kind: KindSYNACK}})
+	}
+	return out
 }
 
 func (s *sender) onAck(seg Segment, now time.Time) {
@@ -478,6 +510,7 @@ func (s *sender) arm() {
 		}
 	}
 	consider(s.linger)
+	consider(s.probeAt)
 	if next.IsZero() {
 		s.c.timer.Stop()
 		return
