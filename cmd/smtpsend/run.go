@@ -75,6 +75,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", f.Arg(0))
 	}
+	if err := smtp.CheckLocalName(o.helo); err != nil {
+		return cmd.Usagef("-helo: %v", err) // CR/LF would smuggle a command (house rule 9)
+	}
 	if err := ob.prepare(&o); err != nil {
 		return cmd.Usagef("%v", err)
 	}

@@ -218,6 +218,25 @@ func TestUsageErrors(t *testing.T) {
 	is.True(strings.Contains(stderr, "CR, LF"))
 }
 
+// A -helo with CR/LF would make the server read "EHLO x" then "RSET": it
+// is a usage error and nothing is sent.
+func TestBadHeloIsAUsageError(t *testing.T) {
+	b := &smtptest.Backend{}
+	addr, caFile := server(t, b)
+	for _, helo := range []string{"x\r\nRSET", "x\nRSET", "two words", "x\x00", ""} {
+		is := is.New(t)
+		code, _, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-subject", "x", "-ca-file", caFile, "-helo", helo)
+		is.Equal(code, 2)                           // usage error
+		is.True(strings.Contains(stderr, "-helo"))  // naming the flag
+		is.True(strings.Contains(stderr, "usage:")) // with the usage
+	}
+	is := is.New(t)
+	is.Equal(b.Sessions(), 0) // the server never saw a greeting
+	code, _, _ := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-subject", "x", "-ca-file", caFile, "-helo", "[127.0.0.1]")
+	is.Equal(code, 0)         // an address literal is a good name
+	is.Equal(len(b.Messages()), 1) // and the message went
+}
+
 func TestDryRunPrintsTheMessage(t *testing.T) {
 	is := is.New(t)
 	var out, errb bytes.Buffer

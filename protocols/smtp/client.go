@@ -43,6 +43,9 @@ type Client struct {
 // cfg.ImplicitTLS is set, and runs the session up to the point where mail
 // can be sent (greeting, EHLO, STARTTLS, AUTH). ctx bounds only this setup.
 func Dial(ctx context.Context, network transport.Network, addr string, cfg Config) (*Client, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	if cfg.ServerName == "" {
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
@@ -60,6 +63,10 @@ func Dial(ctx context.Context, network transport.Network, addr string, cfg Confi
 // NewClient runs a session on conn, which it owns from now on, up to the
 // point where mail can be sent. ctx bounds only this setup.
 func NewClient(ctx context.Context, conn net.Conn, cfg Config) (*Client, error) {
+	if err := cfg.check(); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	life, cancel := context.WithCancel(context.Background())
 	c := &Client{

@@ -2,6 +2,9 @@ package smtp
 
 import (
 	"crypto/tls"
+	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"netstages/actors"
@@ -81,6 +84,9 @@ type Auth struct {
 // Config configures a client session.
 type Config struct {
 	// LocalName is the name sent with EHLO/HELO. Default "localhost".
+	// It must be a domain or an address literal ("[192.0.2.1]",
+	// "[IPv6:2001:db8::1]"); Dial and NewClient refuse anything else
+	// (CheckLocalName) before connecting.
 	LocalName string
 	// ServerName is the name the server's certificate must carry. Dial
 	// sets it from the address when empty.
@@ -134,6 +140,73 @@ func (c Config) withDefaults() Config {
 		c.Writers = connio.NewWriterPool()
 	}
 	return c
+}
+
+// check refuses a configuration that would put a bad value on the wire.
+func (c Config) check() error {
+	if c.LocalName == "" {
+		return nil // withDefaults supplies "localhost"
+	}
+	return CheckLocalName(c.LocalName)
+}
+
+// CheckLocalName reports whether name can follow EHLO/HELO: a domain
+// (RFC 5321 §4.1.2: letters, digits and inner hyphens in dot-separated
+// labels of at most 63 octets, 255 in all) or an address literal
+// ("[192.0.2.1]", "[IPv6:2001:db8::1]"). CR, LF, NUL, spaces and anything
+// else are refused with an error wrapping ErrBadLocalName (house rule 9).
+func CheckLocalName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w %q: %s", ErrBadLocalName, clip(name), why)
+	}
+	switch {
+	case name == "":
+		return bad("empty")
+	case len(name) > 255:
+		return bad("longer than 255 octets")
+	case strings.HasPrefix(name, "["):
+		return checkAddressLiteral(name, bad)
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if err := checkLabel(label, bad); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkAddressLiteral(name string, bad func(string) error) error {
+	inner, ok := strings.CutSuffix(name[1:], "]")
+	if !ok {
+		return bad("address literal without a closing ]")
+	}
+	if v6, ok := strings.CutPrefix(inner, "IPv6:"); ok {
+		if a, err := netip.ParseAddr(v6); err == nil && a.Is6() && a.Zone() == "" {
+			return nil
+		}
+		return bad("not an IPv6 address literal")
+	}
+	if a, err := netip.ParseAddr(inner); err == nil && a.Is4() {
+		return nil
+	}
+	return bad("not an address literal ([192.0.2.1] or [IPv6:2001:db8::1])")
+}
+
+func checkLabel(label string, bad func(string) error) error {
+	switch {
+	case label == "":
+		return bad("empty label")
+	case len(label) > 63:
+		return bad("label longer than 63 octets")
+	case label[0] == '-' || label[len(label)-1] == '-':
+		return bad("label starts or ends with a hyphen")
+	}
+	for _, c := range []byte(label) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return bad(fmt.Sprintf("byte %q is not a letter, digit, hyphen or dot", c))
+		}
+	}
+	return nil
 }
 
 func (c Config) tlsConfig() *tls.Config {

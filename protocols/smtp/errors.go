@@ -81,6 +81,9 @@ var (
 	// ErrBadLine means a command argument holds CR, LF or another byte that
 	// cannot go on an SMTP line.
 	ErrBadLine = errors.New("smtp: CR, LF or control character in a command argument")
+	// ErrBadLocalName means Config.LocalName is not a domain or an address
+	// literal (it could hold CR, LF or a space and smuggle a command).
+	ErrBadLocalName = errors.New("smtp: bad EHLO/HELO name")
 	// ErrNeedsSMTPUTF8 means an address is not ASCII and the server lacks
 	// SMTPUTF8.
 	ErrNeedsSMTPUTF8 = errors.New("smtp: non-ASCII address and the server does not offer SMTPUTF8")
