@@ -54,7 +54,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f.Var(&o.cc, "cc", "copy recipient (repeatable)")
 	f.Var(&o.bcc, "bcc", "blind copy recipient (repeatable); never appears in the headers")
 	f.StringVar(&o.subject, "subject", "", "subject (UTF-8)")
-	f.StringVar(&o.body, "body", "", "file with the text body, or - for standard input")
+	f.StringVar(&o.body, "body", "", "file with the text body, or - for standard input (at most 64 MiB)")
 	f.StringVar(&o.html, "html", "", "file with an HTML alternative of the body")
 	f.Var(&o.attach, "attach", "file to attach (repeatable); its type comes from the extension")
 	f.StringVar(&o.user, "user", "", "AUTH username")
@@ -181,10 +181,22 @@ func (o *options) message(stdin io.Reader) (*mail.Message, error) {
 	return m, nil
 }
 
-// readFile reads path, or stdin for "-" when stdin is allowed.
+// maxStdinBody bounds -body - (standard input has no size to check first).
+const maxStdinBody = 64 << 20
+
+// readFile reads path, or stdin for "-" when stdin is allowed. Standard
+// input over maxStdinBody is an error, never a silently truncated body: one
+// byte past the limit is read to tell.
 func readFile(path string, stdin io.Reader) ([]byte, error) {
 	if path == "-" && stdin != nil {
-		return io.ReadAll(io.LimitReader(stdin, 64<<20))
+		data, err := io.ReadAll(io.LimitReader(stdin, maxStdinBody+1))
+		if err != nil {
+			return nil, fmt.Errorf("standard input: %w", err)
+		}
+		if len(data) > maxStdinBody {
+			return nil, fmt.Errorf("standard input is over %d MiB; nothing was sent", maxStdinBody>>20)
+		}
+		return data, nil
 	}
 	return os.ReadFile(path)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"mime"
 	"net"
 	netmail "net/mail"
@@ -233,8 +234,50 @@ func TestBadHeloIsAUsageError(t *testing.T) {
 	is := is.New(t)
 	is.Equal(b.Sessions(), 0) // the server never saw a greeting
 	code, _, _ := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-subject", "x", "-ca-file", caFile, "-helo", "[127.0.0.1]")
-	is.Equal(code, 0)         // an address literal is a good name
+	is.Equal(code, 0)              // an address literal is a good name
 	is.Equal(len(b.Messages()), 1) // and the message went
+}
+
+// repeatReader yields n copies of a 64-byte line without holding them.
+type repeatReader struct{ n, off int64 }
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	const line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\n"
+	total := r.n * int64(len(line))
+	if r.off >= total {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && r.off < total {
+		c := copy(p[n:], line[r.off%int64(len(line)):])
+		if rest := total - r.off; int64(c) > rest {
+			c = int(rest)
+		}
+		n += c
+		r.off += int64(c)
+	}
+	return n, nil
+}
+
+// A body on standard input over the limit fails; it is never truncated
+// and sent with exit 0.
+func TestStdinBodyOverTheLimitFails(t *testing.T) {
+	is := is.New(t)
+	b := &smtptest.Backend{}
+	addr, caFile := server(t, b)
+	args := []string{"-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-subject", "big", "-ca-file", caFile, "-body", "-"}
+	var out, errb bytes.Buffer
+	code := Run(args, &repeatReader{n: maxStdinBody/64 + 1}, &out, &errb)
+	is.Equal(code, 1)                                            // failed
+	is.True(strings.Contains(errb.String(), "over 64 MiB"))      // and says why
+	is.True(strings.Contains(errb.String(), "nothing was sent")) // and that nothing went
+	is.Equal(len(b.Messages()), 0)                               // the server got nothing
+	is.Equal(b.Sessions(), 0)                                    // not even a greeting
+
+	data, err := readFile("-", &repeatReader{n: maxStdinBody / 64})
+	is.NoErr(err)                               // exactly at the limit is fine
+	is.Equal(len(data), maxStdinBody)           // and nothing is cut
+	is.Equal(string(data[len(data)-2:]), ".\n") // up to the last byte
 }
 
 func TestDryRunPrintsTheMessage(t *testing.T) {
