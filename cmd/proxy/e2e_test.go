@@ -134,12 +134,15 @@ func TestProxyCommandEndToEnd(t *testing.T) {
 	}
 	resp, err = nethttp.Get("http://" + d.statusAddr + "/debug/stages")
 	is.NoErr(err)
-	var snap struct {
-		Graph struct{ Nodes []struct{ Name string } }
+	var st struct {
+		Pipelines []struct {
+			Graph struct{ Nodes []struct{ Name string } }
+		}
 	}
-	is.NoErr(json.NewDecoder(resp.Body).Decode(&snap))
+	is.NoErr(json.NewDecoder(resp.Body).Decode(&st)) // the live view as JSON
 	resp.Body.Close()
-	is.Equal(len(snap.Graph.Nodes), 5) // reader framer parser handler writer
+	is.Equal(len(st.Pipelines), 1)                // one kind of pipeline
+	is.Equal(len(st.Pipelines[0].Graph.Nodes), 5) // reader framer parser handler writer
 
 	d.stop(t)
 	log, err := os.ReadFile(logPath)
@@ -150,9 +153,23 @@ func TestProxyCommandEndToEnd(t *testing.T) {
 	is.True(strings.Contains(d.stderr.String(), "1 hits, 1 misses"))
 }
 
+func TestSlowHeadGets408(t *testing.T) {
+	is := is.New(t)
+	d := start(t, "-read-header-timeout", "200ms", "-access-log", "off")
+	c, err := net.Dial("tcp", d.addr)
+	is.NoErr(err) // dial the proxy
+	defer c.Close()
+	io.WriteString(c, "GET http://example.invalid/ HTTP/1.1\r\nHo")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(c)
+	is.NoErr(err)                                                   // the proxy closes the connection
+	is.True(strings.HasPrefix(string(got), "HTTP/1.1 408 Request")) // after answering 408
+	d.stop(t)
+}
+
 func TestBadFlagsExit2(t *testing.T) {
 	is := is.New(t)
-	for _, args := range [][]string{{"-cache-size", "lots"}, {"-allow", "nonsense"}, {"-connect-ports", "0"}, {"-upstream-timeout", "0s"}, {"extra"}} {
+	for _, args := range [][]string{{"-cache-size", "lots"}, {"-allow", "nonsense"}, {"-connect-ports", "0"}, {"-upstream-timeout", "0s"}, {"-read-header-timeout", "0s"}, {"-idle-timeout", "-1s"}, {"-write-timeout", "0s"}, {"extra"}} {
 		var stderr strings.Builder
 		is.Equal(Run(args, io.Discard, &stderr, nil), 2) // usage error
 		is.True(strings.Contains(stderr.String(), "usage: proxy"))

@@ -34,6 +34,7 @@ type Ready struct {
 func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	cmd := cli.New("proxy", "[-addr 127.0.0.1:8888] [-cache-size 64MiB] [-max-object-size 8MiB] [-allow 127.0.0.0/8,::1/128]\n"+
 		"       [-connect-ports 443] [-upstream-timeout 30s] [-access-log -|PATH|off] [-log-format common|combined|json]\n"+
+		"       [-read-header-timeout D] [-idle-timeout D] [-write-timeout D]\n"+
 		"       [-status-addr ADDR] [-max-conns N] [-grace D] [-v]",
 		"HTTP forward proxy with an RFC 9111 shared cache (try: curl -x http://127.0.0.1:8888 http://example.org/).", stderr)
 	addr := cmd.Flags.String("addr", "127.0.0.1:8888", "listen address")
@@ -42,6 +43,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	allow := cmd.Flags.String("allow", proxy.DefaultAllow, "client networks served (CIDR list); others get 403")
 	connectPorts := cmd.Flags.String("connect-ports", "443", "ports CONNECT may reach (comma-separated)")
 	upstreamTimeout := cmd.Flags.Duration("upstream-timeout", proxy.DefaultUpstreamTimeout, "time to connect to an origin and for each wait on its response; then 504")
+	headerTimeout := cmd.Flags.Duration("read-header-timeout", proxy.DefaultReadHeaderTimeout, "time a client has to send a request head once it starts; then 408 and close")
+	idleTimeout := cmd.Flags.Duration("idle-timeout", proxy.DefaultIdleTimeout, "how long a client connection may wait for its next request (and for each read of a request body)")
+	writeTimeout := cmd.Flags.Duration("write-timeout", proxy.DefaultWriteTimeout, "a client that reads nothing for this long (per write, per 256 KiB relayed) is cut off")
 	accessLog := cmd.Flags.String("access-log", "-", "where access-log lines go: - (stdout), a file path, or off")
 	logFormat := cmd.Flags.String("log-format", "common", "access-log format: common, combined or json")
 	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (JSON) on this address")
@@ -88,6 +92,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if *upstreamTimeout <= 0 || *maxConns < 0 || *grace < 0 {
 		return cmd.Usagef("-upstream-timeout, -max-conns and -grace must be positive")
 	}
+	if *headerTimeout <= 0 || *idleTimeout <= 0 || *writeTimeout <= 0 {
+		return cmd.Usagef("-read-header-timeout, -idle-timeout and -write-timeout must be positive")
+	}
 	log := cmd.Logger()
 
 	logOut, closeLog, err := openLog(*accessLog, stdout)
@@ -108,6 +115,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	cfg := proxy.Config{
 		Network: &transport.System{}, Permit: allowed.Permits, ConnectPorts: ports,
 		UpstreamTimeout: *upstreamTimeout, Stats: &proxy.Stats{},
+		ReadHeaderTimeout: *headerTimeout, IdleTimeout: *idleTimeout, WriteTimeout: *writeTimeout,
 	}
 	if cacheBytes > 0 {
 		cfg.Cache = cache.New(cache.Config{MaxBytes: cacheBytes, MaxObject: objectBytes})

@@ -66,5 +66,10 @@
 // Limits: request line, head and field count per Limits (8 KiB, 32 KiB,
 // 100; 414/431), request body Limits.MaxBodyBytes (413), origin response
 // head Limits.MaxHeaderBytes (502), UpstreamTimeout per connect, head and
-// body read.
+// body read. Client connections (see deadlines): ReadHeaderTimeout from a
+// head's first byte to its end (408 and close; the -allow check needs a
+// whole head, so this also bounds a refused client), IdleTimeout for the
+// next request and for each read of a request body (close), WriteTimeout
+// for each write and each 256 KiB relayed to the client (close); tunnels
+// have no deadline.
 package proxy

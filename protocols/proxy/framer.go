@@ -70,6 +70,15 @@ func NewFramer(lim wire.Limits) *Framer { return &Framer{lim: lim.WithDefaults()
 // Failed reports whether the framer produced an error and stopped.
 func (f *Framer) Failed() bool { return f.state == stateFailed }
 
+// Partial reports whether a request has started and not ended: part of a
+// head, or a body still to come.
+func (f *Framer) Partial() bool {
+	return f.headPartial() || f.state == stateBody || f.state == stateChunked
+}
+
+// headPartial reports whether part of a head has arrived.
+func (f *Framer) headPartial() bool { return f.state == stateHead && len(f.head) > 0 }
+
 // Raw reports whether the framer has passed a CONNECT and now passes
 // bytes on raw.
 func (f *Framer) Raw() bool { return f.state == stateRaw }
@@ -210,9 +219,22 @@ func scanHead(b []byte, lim wire.Limits) (end, blank int, err *wire.Error) {
 // chunk that completed at least one. After a CONNECT, chunks go on raw
 // (bytes that came with the CONNECT head first).
 func FrameRequests(lim wire.Limits) actors.StageFunc[connio.Chunk, []Inbound] {
+	return frameRequests(lim, nil)
+}
+
+// frameRequests is FrameRequests keeping the connection's deadlines (clock
+// may be nil): a zero chunk from the reader says a read deadline passed,
+// which is a 408 when a request was half sent.
+func frameRequests(lim wire.Limits, clock *deadlines) actors.StageFunc[connio.Chunk, []Inbound] {
 	return func(ctx context.Context, in *actors.Input[connio.Chunk], out *actors.Output[[]Inbound]) error {
 		f := NewFramer(lim)
 		for chunk := range in.All() {
+			if chunk.Data == nil { // a read deadline passed
+				if f.headPartial() || f.state == stateBody && !f.stream {
+					out.Send([]Inbound{{Frame: wire.Frame{Err: &wire.Error{Status: wire.StatusRequestTimeout, Reason: "request not received in time"}}}})
+				}
+				return nil
+			}
 			if f.Raw() {
 				if !out.Send([]Inbound{{Raw: chunk, IsRaw: true}}) {
 					chunk.Release()
@@ -220,8 +242,19 @@ func FrameRequests(lim wire.Limits) actors.StageFunc[connio.Chunk, []Inbound] {
 				}
 				continue
 			}
+			was := f.headPartial()
 			batch := f.Feed(nil, chunk.Data)
 			chunk.Release()
+			if clock != nil {
+				switch {
+				case f.Raw():
+					clock.tunnelOpened()
+				case f.headPartial() && (!was || len(batch) > 0):
+					clock.headStarted()
+				case !f.headPartial():
+					clock.between()
+				}
+			}
 			if len(batch) > 0 && !out.Send(batch) {
 				return nil
 			}
@@ -243,9 +276,13 @@ func FrameRequests(lim wire.Limits) actors.StageFunc[connio.Chunk, []Inbound] {
 // the writer sets for a lingering close ends it cleanly.
 func (h *handler) read(read actors.SourceFunc[connio.Chunk]) actors.SourceFunc[connio.Chunk] {
 	return func(ctx context.Context, out *actors.Output[connio.Chunk]) error {
+		h.clock.between()
 		err := read(ctx, out)
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && h.lingering.Load() {
+		if errors.As(err, &ne) && ne.Timeout() {
+			if !h.lingering.Load() {
+				out.Send(connio.Chunk{}) // tells the framer: 408 if a request was half sent
+			}
 			return nil
 		}
 		return err

@@ -30,6 +30,7 @@ type handler struct {
 	tunnel    *upConn
 	closing   bool
 	lingering atomic.Bool // the writer is draining before the close
+	clock     *deadlines  // the client connection's read and write deadlines
 
 	// The handler stage's output and the responses it has not sent yet:
 	// hits are batched, but whatever is queued goes out before the handler
@@ -42,7 +43,9 @@ type handler struct {
 }
 
 func newHandler(conn net.Conn, cfg Config) *handler {
-	return &handler{cfg: cfg.WithDefaults(), conn: conn, live: map[*upConn]struct{}{}, pending: map[*body]struct{}{}}
+	h := &handler{cfg: cfg.WithDefaults(), conn: conn, live: map[*upConn]struct{}{}, pending: map[*body]struct{}{}}
+	h.clock = &deadlines{h: h}
+	return h
 }
 
 func (h *handler) track(u *upConn) {

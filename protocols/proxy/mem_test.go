@@ -59,7 +59,8 @@ func TestOverMemUnderSynctest(t *testing.T) {
 		is.NoErr(err) // origin listens
 		var count atomic.Int64
 		go tinyOrigin(oln, &count)
-		cfg := proxy.Config{Network: n, Cache: cache.New(cache.Config{}), Permit: func(net.Addr) bool { return true }}.WithDefaults()
+		cfg := proxy.Config{Network: n, Cache: cache.New(cache.Config{}), Permit: func(net.Addr) bool { return true },
+			IdleTimeout: 5 * time.Minute}.WithDefaults() // the client waits 1 min between requests
 		pln, err := n.Listen(ctx, "tcp", "proxy:8888")
 		is.NoErr(err) // proxy listens
 		meter := actors.NewMeter()

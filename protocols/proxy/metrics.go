@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/json"
 	nethttp "net/http"
 	"strings"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"netstages/actors"
+	"netstages/actors/graphview"
 	"netstages/protocols/proxy/cache"
 )
 
@@ -131,30 +131,34 @@ func (c stageCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // StatusHandler serves /metrics (Prometheus text format, from gather) and
-// /debug/stages (the meter's snapshot as JSON: graph and live counts; add
-// ?format=mermaid or ?format=dot for the graph alone).
+// /debug/stages, the live stage view of actors/graphview: an HTML page that
+// redraws the pipeline's picture with its per-stage counts, queues and
+// active connections every second (for browsers; Accept: text/html), the
+// same data as JSON (?format=json, and the default for other clients) or
+// the picture alone (?format=svg); ?format=mermaid or ?format=dot give
+// the bare graph as text. Until the first connection the picture shows the
+// shape of Graph with zero counts.
 func StatusHandler(gather prometheus.Gatherer, meter *actors.Meter) nethttp.Handler {
 	mux := nethttp.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
+	graph := Graph()
+	live := graphview.Handler(graphview.View{Title: "proxy", Meter: meter, Graph: graph})
 	mux.HandleFunc("GET /debug/stages", func(w nethttp.ResponseWriter, r *nethttp.Request) {
-		snap := meter.Snapshot()
-		if len(snap.Graph.Nodes) == 0 {
-			snap.Graph = Graph()
-		}
-		switch r.URL.Query().Get("format") {
-		case "mermaid":
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Write([]byte(snap.Graph.Mermaid()))
-			return
-		case "dot":
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Write([]byte(snap.Graph.DOT()))
+		format := r.URL.Query().Get("format")
+		if format != "mermaid" && format != "dot" {
+			live.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(snap)
+		g := meter.Snapshot().Graph
+		if len(g.Nodes) == 0 {
+			g = graph
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if format == "mermaid" {
+			w.Write([]byte(g.Mermaid()))
+			return
+		}
+		w.Write([]byte(g.DOT()))
 	})
 	return mux
 }

@@ -19,6 +19,14 @@ const (
 	DefaultUpstreamTimeout = 30 * time.Second
 	DefaultMaxBody         = 1 << 30 // largest request body forwarded (413 beyond)
 	DefaultName            = "netstages"
+	// DefaultReadHeaderTimeout bounds the time from a head's first byte to
+	// its end (408 and close after it).
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout bounds the wait for the next request on a kept-alive
+	// connection, and for each read of a request body.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultWriteTimeout bounds each write to a client.
+	DefaultWriteTimeout = 60 * time.Second
 )
 
 // Config configures the proxy. Share one Config (its Cache, Pool, Stats,
@@ -38,6 +46,18 @@ type Config struct {
 	// UpstreamTimeout bounds connecting to an origin and waiting for its
 	// response head, and each wait for body bytes. Default 30s.
 	UpstreamTimeout time.Duration
+	// ReadHeaderTimeout is how long a client has to send a whole request
+	// head once it has started; after it, 408 and close. Default
+	// DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout is how long a client connection may wait for its next
+	// request, and for each read of a request body, before it is closed.
+	// Default DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a client and each slice of a relayed
+	// body: a client that stops reading cannot hold an origin connection
+	// forever. Default DefaultWriteTimeout; negative: none.
+	WriteTimeout time.Duration
 	// Limits bound client requests and origin response heads; MaxBodyBytes
 	// bounds a request body, streamed or not (default DefaultMaxBody; 413).
 	Limits wire.Limits
@@ -74,6 +94,18 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.WriteTimeout < 0 {
+		c.WriteTimeout = -1
 	}
 	if c.Limits.MaxBodyBytes <= 0 {
 		c.Limits.MaxBodyBytes = DefaultMaxBody
@@ -122,7 +154,7 @@ func Wire(conn net.Conn, cfg Config, meter *actors.Meter) (*actors.Pipeline, fun
 	chunks := actors.Source(p, actors.Spec{Name: "reader", Role: actors.RoleReader, Does: "reads bytes from the client"},
 		h.read(connio.ReadChunks(conn, h.cfg.Buffers)), channelBuffer)
 	frames := actors.Then(p, actors.Spec{Name: "framer", Role: actors.RoleFramer, Does: "cuts requests; body pieces; raw after CONNECT"},
-		chunks, FrameRequests(h.cfg.Limits), channelBuffer)
+		chunks, frameRequests(h.cfg.Limits, h.clock), channelBuffer)
 	reqs := actors.Then(p, actors.Spec{Name: "parser", Role: actors.RoleParser, Does: "checks client, target, CONNECT port"},
 		frames, h.parse, channelBuffer)
 	resps := actors.Then(p, actors.Spec{Name: "handler", Role: actors.RoleHandler, Does: "cache lookup, origin exchange, tunnel"},

@@ -253,6 +253,7 @@ func (b *body) copy(w io.Writer, limit int64) (int64, error) {
 			// Straight from socket to socket (splice on Linux), in slices so
 			// that the idle deadline moves on.
 			b.conn.SetReadDeadline(b.h.cfg.Now().Add(b.h.cfg.UpstreamTimeout))
+			b.h.clock.writing()
 			m, err := io.CopyN(w, b.conn.Conn, min(limit-n, 256<<10))
 			n += m
 			if err != nil {
@@ -345,6 +346,7 @@ func (b *body) write(w io.Writer, p []byte, last bool) (int, error) {
 	if last {
 		b.commit()
 	}
+	b.h.clock.writing()
 	return w.Write(p)
 }
 

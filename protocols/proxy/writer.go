@@ -22,9 +22,12 @@ func (h *handler) write(ctx context.Context, in *actors.Input[[]Response]) error
 	defer fw.Flush()
 	for batch := range in.All() {
 		for i, r := range batch {
+			h.clock.responding()
 			n, err := h.writeOne(fw, r)
+			h.clock.responded()
 			if r.interim {
 				if err == nil {
+					h.clock.writing()
 					err = fw.Flush() // the client is waiting for it
 				}
 				if err != nil {
@@ -42,6 +45,7 @@ func (h *handler) write(ctx context.Context, in *actors.Input[[]Response]) error
 			}
 			if r.close {
 				abortRest(batch[i+1:])
+				h.clock.writing()
 				if err := fw.Flush(); err != nil {
 					return fmt.Errorf("write: %w", err)
 				}
@@ -50,6 +54,7 @@ func (h *handler) write(ctx context.Context, in *actors.Input[[]Response]) error
 			}
 		}
 		if in.Pending() == 0 {
+			h.clock.writing()
 			if err := fw.Flush(); err != nil {
 				return fmt.Errorf("write: %w", err)
 			}
@@ -61,6 +66,7 @@ func (h *handler) write(ctx context.Context, in *actors.Input[[]Response]) error
 // writeOne writes one response and returns the bytes it put on the wire.
 func (h *handler) writeOne(fw *connio.FlushingWriter, r Response) (int64, error) {
 	n := int64(len(r.head) + len(r.body))
+	h.clock.writing()
 	if _, err := fw.Write(r.head); err != nil {
 		return 0, fmt.Errorf("write: %w", err)
 	}
@@ -70,6 +76,7 @@ func (h *handler) writeOne(fw *connio.FlushingWriter, r Response) (int64, error)
 	if r.up == nil && r.tunnel == nil {
 		return n, nil
 	}
+	h.clock.writing()
 	if err := fw.Flush(); err != nil {
 		if r.up != nil && h.removePending(r.up) {
 			r.up.abort()
@@ -91,6 +98,7 @@ func (h *handler) writeOne(fw *connio.FlushingWriter, r Response) (int64, error)
 // the other way until the client closes. The pipeline ends when both are
 // done.
 func (h *handler) runTunnel(in *actors.Input[[]Response], u *upConn) error {
+	h.clock.tunnelOpened()
 	_, err := io.Copy(h.conn, u.Conn)
 	if cw, ok := h.conn.(transport.CloseWriter); ok && err == nil {
 		cw.CloseWrite()
