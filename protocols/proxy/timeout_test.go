@@ -163,3 +163,23 @@ func TestClientThatStopsReadingIsClosedAfterWriteTimeout(t *testing.T) {
 		stop()
 	})
 }
+
+func TestSlowStreamedUploadLongerThanUpstreamTimeoutIsNot504(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		n, _, stop := memProxy(t, 2, func(c *proxy.Config) { c.UpstreamTimeout = 10 * time.Second })
+		c, err := n.DialContext(context.Background(), "tcp", "proxy:8888")
+		is.NoErr(err) // dial the proxy
+		const piece = proxy.StreamThreshold
+		fmt.Fprintf(c, "POST http://origin/up HTTP/1.1\r\nHost: origin\r\nContent-Length: %d\r\n\r\n", 4*piece)
+		for range 4 { // 28 s in all, each piece within the upstream timeout
+			time.Sleep(7 * time.Second)
+			io.WriteString(c, strings.Repeat("u", piece))
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		is.NoErr(err)                  // the upload is answered
+		is.Equal(resp.StatusCode, 200) // by the origin, not 504
+		c.Close()
+		stop()
+	})
+}

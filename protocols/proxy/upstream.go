@@ -149,6 +149,8 @@ func (h *handler) roundTrip(ctx context.Context, o *outbound) (*exchange, error)
 // arrived before a failure (0: the origin answered nothing).
 func (h *handler) try(ctx context.Context, u *upConn, o *outbound) (x *exchange, got int, err error) {
 	h.track(u)
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.UpstreamTimeout)
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { u.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	deadline, _ := ctx.Deadline()
@@ -428,9 +430,11 @@ func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
 	req := r.Frame.Req
 	o := h.outbound(r)
 	o.streamed, o.length = true, req.ContentLength
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.UpstreamTimeout)
-	defer cancel()
-	c, err := h.cfg.Pool.Dial(ctx, o.target.Addr())
+	// UpstreamTimeout bounds the connect, each write of the body and the
+	// wait for the head, not the client's whole upload.
+	dctx, cancelDial := context.WithTimeout(ctx, h.cfg.UpstreamTimeout)
+	c, err := h.cfg.Pool.Dial(dctx, o.target.Addr())
+	cancelDial()
 	var u *upConn
 	if err == nil {
 		u = newUpConn(c, o.target.Addr())
@@ -477,6 +481,8 @@ func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
 		}
 		return h.upstreamFailed(r, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.UpstreamTimeout)
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { u.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	deadline, _ := ctx.Deadline()
