@@ -465,10 +465,8 @@ func (h *handler) connect(ctx context.Context, r Request) Response {
 	c, err := h.cfg.Pool.Dial(dctx, r.ConnectAddr)
 	cancel()
 	if err != nil {
-		out := h.upstreamFailed(r, classify(fmt.Errorf("connect to %s: %w", r.ConnectAddr, err)))
-		out.head = append(out.head[:len(out.head)-2], "Connection: close\r\n\r\n"...)
-		out.close = true // the framer has gone raw: nothing more can be read as requests
-		return out
+		// The framer has gone raw: nothing more can be read as requests.
+		return h.upstreamFailedClose(r, classify(fmt.Errorf("connect to %s: %w", r.ConnectAddr, err)), true)
 	}
 	u := newUpConn(c, r.ConnectAddr)
 	h.track(u)
@@ -480,9 +478,15 @@ func (h *handler) connect(ctx context.Context, r Request) Response {
 
 // upstreamFailed answers 502 or 504 for a failed origin exchange.
 func (h *handler) upstreamFailed(r Request, err error) Response {
+	return h.upstreamFailedClose(r, err, false)
+}
+
+// upstreamFailedClose is upstreamFailed, closing the connection after it
+// when closeAfter.
+func (h *handler) upstreamFailedClose(r Request, err error, closeAfter bool) Response {
 	ue := classify(err)
 	h.cfg.Stats.UpstreamErrors.Add(1)
-	return h.errorPage(r, ue.status, ue.Error(), false)
+	return h.errorPage(r, ue.status, ue.Error(), closeAfter)
 }
 
 // errorPage is a short text answer made by the proxy itself.

@@ -300,6 +300,7 @@ func (b *body) relayChunked(w io.Writer) (int64, error) {
 	buf := make([]byte, 32<<10)
 	var n int64
 	var decoded []byte
+	extra := false // the origin sent bytes after the body
 	for !dec.Done() {
 		b.conn.SetReadDeadline(b.h.cfg.Now().Add(b.h.cfg.UpstreamTimeout))
 		m, rerr := b.conn.br.Read(buf)
@@ -312,7 +313,9 @@ func (b *body) relayChunked(w io.Writer) (int64, error) {
 				return n, fmt.Errorf("origin chunked body: %w", err)
 			}
 			if used < m {
-				return n, fmt.Errorf("origin sent %d bytes after the chunked body", m-used)
+				// Bytes after the end of the body: relay the body whole,
+				// but the connection is not fit for another exchange.
+				m, extra = used, true
 			}
 			if b.keep {
 				b.keepBytes(decoded)
@@ -334,7 +337,7 @@ func (b *body) relayChunked(w io.Writer) (int64, error) {
 			return n, truncated(rerr)
 		}
 	}
-	b.reusable = !b.resp.Close
+	b.reusable = !b.resp.Close && !extra
 	return n, nil
 }
 
@@ -445,9 +448,10 @@ func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
 		err = fmt.Errorf("connect to %s: %w", o.target.Addr(), err)
 	}
 	requestTime := h.cfg.Now()
-	if err == nil && req.Header.HasToken("Expect", "100-continue") {
+	if err == nil && req.Header.HasToken("Expect", "100-continue") && req.ProtoAtLeast(1, 1) {
 		// The client waits for this before it sends the body (curl does, for
-		// uploads over 1 MiB); the origin's own 100 is skipped later.
+		// uploads over 1 MiB); the origin's own 100 is skipped later. An
+		// HTTP/1.0 client's expectation is ignored (RFC 9110 §10.1.1).
 		h.queued = append(h.queued, Response{head: []byte("HTTP/1.1 100 Continue\r\n\r\n"), interim: true})
 		h.flush()
 	}
