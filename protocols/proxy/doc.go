@@ -14,7 +14,10 @@
 // browsers send it), path-form ("GET /http://host:port/path", for clients
 // without proxy settings), and CONNECT host:port (ports in ConnectPorts,
 // default 443) for tunnels. Anything else is 400; a client outside Permit
-// (default loopback only) gets 403 and the connection closes.
+// (default loopback only) gets 403 and the connection closes: Handler
+// answers it as soon as it connects, before reading a byte, so a refused
+// client holds a connection slot only for the lingering close (≤ 1 s);
+// the parser checks Permit too, for pipelines built with Wire.
 //
 // Forwarding: the upstream request is origin-form with Host; hop-by-hop
 // fields (Connection and the fields it names, Keep-Alive, Proxy-Connection,
@@ -67,8 +70,7 @@
 // 100; 414/431), request body Limits.MaxBodyBytes (413), origin response
 // head Limits.MaxHeaderBytes (502), UpstreamTimeout per connect, head and
 // body read. Client connections (see deadlines): ReadHeaderTimeout from a
-// head's first byte to its end (408 and close; the -allow check needs a
-// whole head, so this also bounds a refused client), IdleTimeout for the
+// head's first byte to its end (408 and close), IdleTimeout for the
 // next request and for each read of a request body (close), WriteTimeout
 // for each write and each 256 KiB relayed to the client (close); tunnels
 // have no deadline.

@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -93,6 +95,24 @@ func TestHTTP10ClientGetsNo100Continue(t *testing.T) {
 		got, _ := waitClosed(c)
 		is.True(strings.HasPrefix(got, "HTTP/1.1 200 ")) // the final answer first: no 100 to a 1.0 client (RFC 9110 §10.1.1)
 		is.True(!strings.Contains(got, "100 Continue"))
+		c.Close()
+		stop()
+	})
+}
+
+func TestRefusedClientIsAnsweredAtOnceWithoutSendingAByte(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		n, srv, stop := memProxy(t, 2, func(c *proxy.Config) { c.Permit = func(net.Addr) bool { return false } })
+		c, err := n.DialContext(context.Background(), "tcp", "proxy:8888")
+		is.NoErr(err) // dial the proxy
+		got, took := waitClosed(c)
+		is.True(strings.HasPrefix(got, "HTTP/1.1 403 ")) // refused on sight
+		is.True(strings.Contains(got, "not allowed"))
+		is.True(took < time.Second) // at once, not after a header or idle timeout
+		time.Sleep(time.Second)     // the client keeps its end open: the lingering close ends anyway
+		synctest.Wait()
+		is.Equal(srv.Active(), int64(0)) // the slot is free
 		c.Close()
 		stop()
 	})

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -168,10 +169,41 @@ func Wire(conn net.Conn, cfg Config, meter *actors.Meter) (*actors.Pipeline, fun
 func Handler(cfg Config, meter *actors.Meter) actors.ConnHandler {
 	cfg = cfg.WithDefaults()
 	return func(ctx context.Context, conn net.Conn) error {
+		if !cfg.Permit(conn.RemoteAddr()) {
+			refuse(ctx, conn, cfg)
+			return nil
+		}
 		p, cleanup := Wire(conn, cfg, meter)
 		defer cleanup()
 		return p.Run(ctx)
 	}
+}
+
+// refuse answers a client outside Permit with 403 as soon as it connects,
+// before it has sent a byte, so that it holds a connection slot only for
+// the lingering close (at most lingerTime) that lets it read the answer.
+func refuse(ctx context.Context, conn net.Conn, cfg Config) {
+	cfg.Stats.ClientErrors.Add(1)
+	text := "403 Forbidden: client " + conn.RemoteAddr().String() + " is not allowed to use this proxy\n"
+	head := statusLine(wire.StatusForbidden, "")
+	head = wire.AppendField(head, "Content-Type", "text/plain; charset=utf-8")
+	head = wire.AppendIntField(head, "Content-Length", int64(len(text)))
+	head = wire.AppendField(head, "Connection", "close")
+	if cfg.WriteTimeout > 0 {
+		conn.SetWriteDeadline(cfg.Now().Add(cfg.WriteTimeout))
+	}
+	if _, err := conn.Write(append(append(head, "\r\n"...), text...)); err != nil {
+		return
+	}
+	cw, ok := conn.(transport.CloseWriter)
+	if !ok {
+		return
+	}
+	cw.CloseWrite()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	conn.SetReadDeadline(cfg.Now().Add(lingerTime))
+	io.Copy(io.Discard, conn)
 }
 
 // Graph returns the shape of the proxy pipeline without a connection.
