@@ -333,16 +333,22 @@ func TestClientDisconnectsMidResponseAndGracefulShutdown(t *testing.T) {
 	is.True(strings.Contains(metrics, "httpd_active_connections 0"))
 	is.True(strings.Contains(metrics, `httpd_requests_total{code="200"}`))
 	is.True(strings.Contains(metrics, `httpd_stage_items_total{dir="in",stage="writer"}`))
-	var snap struct {
-		Graph struct {
-			Nodes []struct{ Name string }
-		}
-		Stages []struct {
-			Name string
-			In   uint64
+	var st struct {
+		Pipelines []struct {
+			Title string
+			Graph struct {
+				Nodes []struct{ Name string }
+			}
+			Stages []struct {
+				Name string
+				In   uint64
+			}
 		}
 	}
-	is.NoErr(json.Unmarshal([]byte(curl(t, "http://"+d.statusAddr+"/debug/stages")), &snap))
+	is.NoErr(json.Unmarshal([]byte(curl(t, "http://"+d.statusAddr+"/debug/stages")), &st)) // curl gets the live view as JSON
+	is.Equal(len(st.Pipelines), 1)                                                         // one kind of pipeline
+	snap := st.Pipelines[0]
+	is.Equal(snap.Title, "httpd")
 	is.Equal(len(snap.Graph.Nodes), 5)
 	is.True(snap.Stages[4].In >= 6) // the writer's batches
 

@@ -1,15 +1,18 @@
 package httpd
 
 import (
-	"encoding/json"
 	nethttp "net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"netstages/actors"
+	"netstages/actors/connio"
+	"netstages/actors/graphview"
+	"netstages/protocols/http"
 )
 
 // Metrics counts responses for Prometheus. Counting is an atomic add per
@@ -88,15 +91,27 @@ func (c stageCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // StatusHandler serves /metrics (Prometheus text format, from gather) and
-// /debug/stages (the meter's snapshot as JSON: graph, live counts).
+// /debug/stages, the live stage view of actors/graphview: an HTML page that
+// redraws the pipeline's picture with its per-stage counts, queues and
+// active connections every second (for browsers; Accept: text/html), the
+// same data as JSON (?format=json, and the default for other clients) or
+// the picture alone (?format=svg). Until the first connection the picture
+// shows the shape of a default server's pipeline with zero counts.
 func StatusHandler(gather prometheus.Gatherer, meter *actors.Meter) nethttp.Handler {
 	mux := nethttp.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /debug/stages", func(w nethttp.ResponseWriter, r *nethttp.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(meter.Snapshot())
-	})
+	mux.Handle("GET /debug/stages", graphview.Handler(graphview.View{Title: "httpd", Meter: meter, Graph: defaultGraph()}))
 	return mux
+}
+
+// defaultGraph is the shape of a default server's pipeline, wired on a
+// pipe with a meter of its own (no root is opened, nothing is counted).
+func defaultGraph() actors.Graph {
+	s := &Server{
+		cfg:   Config{Limits: http.Limits{}.WithDefaults(), Now: time.Now},
+		reads: connio.NewPool(), writes: connio.NewWriterPool(), bodies: newBodyPool(),
+		meter: actors.NewMeter(),
+	}
+	s.date = http.NewDateCache(s.cfg.Now)
+	return s.Graph()
 }
