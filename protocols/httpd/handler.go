@@ -3,6 +3,7 @@ package httpd
 import (
 	"context"
 	"errors"
+	"html"
 	"io/fs"
 	"os"
 	"path"
@@ -158,7 +159,10 @@ func (s *Server) redirect(r *Request, to string, close bool) Response {
 	if r.Query != "" {
 		loc += "?" + r.Query
 	}
-	page := []byte("<!doctype html>\n<title>301 Moved Permanently</title>\n<p><a href=\"" + loc + "\">" + loc + "</a></p>\n")
+	// The query is the client's, raw: escape it for HTML (the Location
+	// field keeps it as sent; the parser refused CR, LF and other CTLs).
+	esc := html.EscapeString(loc)
+	page := []byte("<!doctype html>\n<title>301 Moved Permanently</title>\n<p><a href=\"" + esc + "\">" + esc + "</a></p>\n")
 	b := s.startHead(http.StatusMovedPermanently, len(loc))
 	b = http.AppendField(b, "Location", loc)
 	b = http.AppendField(b, "Content-Type", "text/html; charset=utf-8")
