@@ -69,8 +69,10 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if err != nil {
 		return cmd.Usagef("-log-format: %v", err)
 	}
-	if *maxConns < 0 || *cacheBytes < 0 || *headerTimeout <= 0 || *idleTimeout <= 0 || *writeTimeout <= 0 || *grace < 0 {
-		return cmd.Usagef("-max-conns, -read-header-timeout, -idle-timeout and -grace must be positive")
+	if err := checkLimits(*maxConns, *cacheBytes, *grace, map[string]time.Duration{
+		"-read-header-timeout": *headerTimeout, "-idle-timeout": *idleTimeout, "-write-timeout": *writeTimeout,
+	}); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	if fi, err := os.Stat(*root); err != nil || !fi.IsDir() {
 		return cmd.Usagef("-root %q is not a directory", *root)
@@ -198,4 +200,23 @@ func openLog(dest string, stdout io.Writer) (io.Writer, func(), error) {
 		return nil, nil, err
 	}
 	return f, func() { f.Close() }, nil
+}
+
+// checkLimits names the first bad limit flag and its rule: counts, sizes and
+// -grace may be 0, the timeouts must be positive.
+func checkLimits(maxConns int, cacheBytes int64, grace time.Duration, timeouts map[string]time.Duration) error {
+	switch {
+	case maxConns < 0:
+		return fmt.Errorf("-max-conns must be 0 (no limit) or more, not %d", maxConns)
+	case cacheBytes < 0:
+		return fmt.Errorf("-file-cache must be 0 (off) or more, not %d", cacheBytes)
+	case grace < 0:
+		return fmt.Errorf("-grace must be 0 or more, not %v", grace)
+	}
+	for _, name := range []string{"-read-header-timeout", "-idle-timeout", "-write-timeout"} {
+		if d := timeouts[name]; d <= 0 {
+			return fmt.Errorf("%s must be positive, not %v", name, d)
+		}
+	}
+	return nil
 }
