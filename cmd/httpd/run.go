@@ -41,7 +41,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	headerTimeout := cmd.Flags.Duration("read-header-timeout", httpd.DefaultReadHeaderTimeout, "time a client has to send a request once it starts; then 408 and close")
 	writeTimeout := cmd.Flags.Duration("write-timeout", httpd.DefaultWriteTimeout, "a client that reads nothing for this long (per write, per MiB of a file) is cut off")
 	idleTimeout := cmd.Flags.Duration("idle-timeout", httpd.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request")
-	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (JSON) on this address")
+	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (live stage page; ?format=json) on this address")
 	showDot := cmd.Flags.Bool("show-dotfiles", false, "serve and list names beginning with '.'")
 	follow := cmd.Flags.Bool("follow-symlinks", false, "follow symbolic links even when they lead outside -root")
 	cacheBytes := cmd.Flags.Int64("file-cache", httpd.DefaultCacheBytes, "bytes of small files (≤ 16 KiB) kept in memory, revalidated by a stat per request (0: off)")

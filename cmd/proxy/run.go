@@ -48,7 +48,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	writeTimeout := cmd.Flags.Duration("write-timeout", proxy.DefaultWriteTimeout, "a client that reads nothing for this long (per write, per 256 KiB relayed) is cut off")
 	accessLog := cmd.Flags.String("access-log", "-", "where access-log lines go: - (stdout), a file path, or off")
 	logFormat := cmd.Flags.String("log-format", "common", "access-log format: common, combined or json")
-	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (JSON) on this address")
+	statusAddr := cmd.Flags.String("status-addr", "", "if set, serve /metrics (Prometheus) and /debug/stages (live stage page; ?format=json) on this address")
 	maxConns := cmd.Flags.Int("max-conns", 10000, "most simultaneous client connections; more get 503 and are closed (0: no limit)")
 	grace := cmd.Flags.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long in-flight responses may finish before connections close")
 	busFlags := cmd.BusFlags() // -bus mem|nats://HOST:PORT, -instance (issue 10)
