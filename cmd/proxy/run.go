@@ -89,11 +89,17 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if err != nil {
 		return cmd.Usagef("-log-format: %v", err)
 	}
-	if *upstreamTimeout <= 0 || *maxConns < 0 || *grace < 0 {
-		return cmd.Usagef("-upstream-timeout, -max-conns and -grace must be positive")
+	switch {
+	case *maxConns < 0:
+		return cmd.Usagef("-max-conns must be 0 (no limit) or more, not %d", *maxConns)
+	case *grace < 0:
+		return cmd.Usagef("-grace must be 0 or more, not %v", *grace)
 	}
-	if *headerTimeout <= 0 || *idleTimeout <= 0 || *writeTimeout <= 0 {
-		return cmd.Usagef("-read-header-timeout, -idle-timeout and -write-timeout must be positive")
+	for name, d := range map[string]time.Duration{"-upstream-timeout": *upstreamTimeout,
+		"-read-header-timeout": *headerTimeout, "-idle-timeout": *idleTimeout, "-write-timeout": *writeTimeout} {
+		if d <= 0 {
+			return cmd.Usagef("%s must be positive, not %v", name, d)
+		}
 	}
 	log := cmd.Logger()
 
