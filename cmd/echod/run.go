@@ -100,23 +100,17 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	served := make(chan struct{})
+	serve, shutdown, served := cli.ServerActor(srv, ln)
 	var g run.Group
 	// Signals: SIGINT or SIGTERM ends the group; this actor stops first.
 	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
 	// Accept loop: interrupted by Shutdown, which stops accepting, lets
 	// connections answer what they have read for -grace, then closes them.
 	// Serve returns when every connection is gone.
-	g.Add(func() error {
-		defer close(served)
-		return srv.Serve(ln)
-	}, func(error) { srv.Shutdown() })
+	g.Add(serve, shutdown)
 	// Event bus: stopped only after the server has drained, so the last
 	// connection events are published; then it closes the subscribers.
-	g.Add(func() error { return events.Run(ctx) }, func(error) {
-		<-served
-		events.Close()
-	})
+	g.Add(cli.BusActor(ctx, events, served))
 	// Connection counter: ends when the bus closes.
 	g.Add(counter.Run, func(error) {})
 	// Status listener (-status-addr): the live stage view. Closed as soon
@@ -125,13 +119,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 		mux := http.NewServeMux()
 		mux.Handle("GET /debug/stages", graphview.Handler(graphview.View{Title: "echod", Meter: meter,
 			Graph: echo.Graph(echo.Config{MaxLine: *maxLine, Fused: *fused})}))
-		status := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		g.Add(func() error {
-			if err := status.Serve(statusLn); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		}, func(error) { status.Close() })
+		g.Add(cli.HTTPActor(statusLn, mux, nil))
 	}
 
 	err = g.Run()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	nethttp "net/http"
 	"os"
 	"syscall"
 	"time"
@@ -143,37 +142,22 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	served := make(chan struct{})
+	serve, shutdown, served := cli.ServerActor(srv, ln)
 	var g run.Group
 	// Signals: SIGINT or SIGTERM ends the group; this actor stops first.
 	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
 	// Accept loop: Shutdown stops accepting and half-closes every
 	// connection's read side, so each pipeline answers what it has read and
 	// ends; after -grace the rest are closed. Serve returns when all are gone.
-	g.Add(func() error {
-		defer close(served)
-		return srv.Serve(ln)
-	}, func(error) { srv.Shutdown() })
+	g.Add(serve, shutdown)
 	// Status listener: /metrics and /debug/stages on net/http; closed
 	// after the file server has drained, so the last counts can be scraped.
 	if status != nil {
-		hs := &nethttp.Server{Handler: httpd.StatusHandler(reg, meter), ReadHeaderTimeout: 5 * time.Second}
-		g.Add(func() error {
-			if err := hs.Serve(status); !errors.Is(err, nethttp.ErrServerClosed) {
-				return err
-			}
-			return nil
-		}, func(error) {
-			<-served
-			hs.Close()
-		})
+		g.Add(cli.HTTPActor(status, httpd.StatusHandler(reg, meter), served))
 	}
 	// Event bus: stopped only after the server has drained, so every
 	// request event is published; closing it ends the access log.
-	g.Add(func() error { return events.Run(ctx) }, func(error) {
-		<-served
-		events.Close()
-	})
+	g.Add(cli.BusActor(ctx, events, served))
 	// Access log: writes a line per request event; ends when the bus closes.
 	if access != nil {
 		g.Add(access.Run, func(error) {})
