@@ -40,16 +40,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	if err := busFlags.Check(); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	if cmd.Flags.NArg() > 0 {
-		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
-	}
-	if err := cli.ListenAddr(*addr); err != nil {
-		return cmd.Usagef("-addr: %v", err)
-	}
-	if *statusAddr != "" {
-		if err := cli.ListenAddr(*statusAddr); err != nil {
-			return cmd.Usagef("-status-addr: %v", err)
-		}
+	if err := cmd.CheckServerArgs([]cli.AddrFlag{{Name: "addr", Value: *addr},
+		{Name: "status-addr", Value: *statusAddr, Optional: true}}); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	if *maxConns < 0 || *maxLine < 2 || *grace < 0 {
 		return cmd.Usagef("-max-conns, -max-line and -grace must be positive")

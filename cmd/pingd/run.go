@@ -43,11 +43,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err := busFlags.Check(); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	if cmd.Flags.NArg() > 0 {
-		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
-	}
-	if err := cli.ListenAddr(*addr); err != nil {
-		return cmd.Usagef("-addr: %v", err)
+	if err := cmd.CheckServerArgs([]cli.AddrFlag{{Name: "addr", Value: *addr}}); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	seedSet := false
 	cmd.Flags.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })

@@ -111,3 +111,29 @@ func ListenAddr(s string) error {
 	}
 	return nil
 }
+
+// CheckServerArgs is the check every server makes after Parse: no
+// positional arguments, and each listen address flag (name → value) is
+// HOST:PORT; an empty value is allowed for optional ones (optional names).
+// The error names the flag and is meant for Usagef.
+func (c *Command) CheckServerArgs(addrs []AddrFlag) error {
+	if c.Flags.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", c.Flags.Arg(0))
+	}
+	for _, a := range addrs {
+		if a.Value == "" && a.Optional {
+			continue
+		}
+		if err := ListenAddr(a.Value); err != nil {
+			return fmt.Errorf("-%s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+// AddrFlag is a listen-address flag for CheckServerArgs.
+type AddrFlag struct {
+	Name     string // flag name without the dash, e.g. "addr"
+	Value    string
+	Optional bool // empty means off
+}

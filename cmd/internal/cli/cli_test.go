@@ -51,3 +51,16 @@ func TestUsagefAndFailf(t *testing.T) {
 	is.Equal(cmd.Failf("no route"), cli.ExitFail)
 	is.Equal(stderr.String(), "tool: no route\n")
 }
+
+func TestCheckServerArgs(t *testing.T) {
+	is := is.New(t)
+	var stderr bytes.Buffer
+	cmd := cli.New("tool", "", "A tool.", &stderr)
+	is.NoErr(cmd.Flags.Parse(nil))
+	addrs := []cli.AddrFlag{{Name: "addr", Value: "127.0.0.1:1"}, {Name: "status-addr", Optional: true}}
+	is.NoErr(cmd.CheckServerArgs(addrs)) // optional and empty: fine
+	addrs[1].Value = "nocolon"
+	is.Equal(cmd.CheckServerArgs(addrs).Error(), `-status-addr: address "nocolon" is not HOST:PORT`) // names the flag
+	is.NoErr(cmd.Flags.Parse([]string{"extra"}))
+	is.Equal(cmd.CheckServerArgs(nil).Error(), `unexpected argument "extra"`)
+}
