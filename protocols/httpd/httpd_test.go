@@ -540,8 +540,8 @@ func TestClientThatStopsReadingIsCutOff(t *testing.T) {
 		time.Sleep(31 * time.Second)
 		synctest.Wait()
 		got, err := io.ReadAll(c)
-		is.True(err == nil || len(got) > 0)       // what was written before the cut
-		is.True(len(got) < len(big))               // but not the whole file: the server gave up
+		is.True(err == nil || len(got) > 0)          // what was written before the cut
+		is.True(len(got) < len(big))                 // but not the whole file: the server gave up
 		is.True(time.Since(start) >= 30*time.Second) // after the write timeout
 	})
 }

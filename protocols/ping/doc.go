@@ -85,7 +85,12 @@
 // cut short, and asks the kernel for SocketBuffer-sized socket buffers. The client remembers the
 // last Window(timeout, interval) probes and keeps at most 2^20 RTT samples
 // for percentiles (a reservoir sample past that). The server tracks at most
-// MaxPeers heartbeat clients, holds at most MaxDelayed delayed echoes (more
-// are dropped and counted as Overflow), and publishes at most 64 PacketLost
+// MaxPeers heartbeat clients, holds at most MaxDelayed delayed echoes and
+// MaxDelayedBytes of them (more are dropped and counted as Overflow), and publishes at most 64 PacketLost
 // events per heartbeat gap.
+//
+// Heartbeat sequences: a jump forward is a gap (lost heartbeats); a
+// heartbeat at most 1024 behind the highest seen is late and changes
+// nothing; seq 1, or one further behind, means the client restarted, and
+// tracking resumes from it. Arithmetic never wraps near 2^64.
 package ping

@@ -67,14 +67,29 @@ func (h *Heartbeats) Beat(addr string, seq uint64, at time.Time, notes []Note) [
 		p.down = false
 		notes = append(notes, Note{Kind: NoteBack, Peer: addr, Last: seq, Gap: at.Sub(p.lastAt), At: at})
 	}
-	if seq > p.lastSeq+1 {
-		notes = append(notes, Note{Kind: NoteLost, Peer: addr, First: p.lastSeq + 1, Last: seq - 1, At: at})
-	}
-	if seq > p.lastSeq {
+	switch {
+	case seq > p.lastSeq:
+		if seq-p.lastSeq > 1 { // written so that lastSeq near 2^64 cannot wrap
+			notes = append(notes, Note{Kind: NoteLost, Peer: addr, First: p.lastSeq + 1, Last: seq - 1, At: at})
+		}
+		p.lastSeq = seq
+	case restarted(p.lastSeq, seq):
 		p.lastSeq = seq
 	}
+	// Otherwise a late or duplicate heartbeat: its gap was already counted.
 	p.lastAt = at
 	return notes
+}
+
+// reorderWindow is how far back a heartbeat may arrive and still count as
+// late rather than as a sign that the client restarted its sequence.
+const reorderWindow = 1024
+
+// restarted reports whether seq, not above last, means the client started
+// counting again (a restarted ping -heartbeat begins at 1) rather than a
+// late heartbeat; tracking then resumes from seq so later gaps are seen.
+func restarted(last, seq uint64) bool {
+	return seq == 1 || last-seq > reorderWindow
 }
 
 // Tick reports the clients that have been silent for the timeout as down,

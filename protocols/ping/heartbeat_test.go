@@ -1,6 +1,7 @@
 package ping_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -39,4 +40,30 @@ func TestHeartbeatsBoundedPeers(t *testing.T) {
 	h.Tick(t0.Add(2*time.Second), nil)
 	h.Beat("c", 1, t0.Add(2*time.Second), nil)
 	is.Equal(h.Tracked(), 2) // a down client made room for c
+}
+
+func TestHeartbeatsClientRestart(t *testing.T) {
+	is := is.New(t)
+	t0 := time.Unix(0, 0)
+	h := ping.NewHeartbeats(time.Hour, 4)
+	h.Beat("a", 5000, t0, nil)
+	is.Equal(len(h.Beat("a", 1, t0, nil)), 0) // a restarted client starts again at 1
+	notes := h.Beat("a", 3, t0, nil)
+	is.Equal(notes, []ping.Note{{Kind: ping.NoteLost, Peer: "a", First: 2, Last: 2, At: t0}}) // gaps seen again after the restart
+
+	h.Beat("b", 9000, t0, nil)
+	is.Equal(len(h.Beat("b", 7000, t0, nil)), 0) // far behind: a restart, not 2000 late beats
+	is.Equal(len(h.Beat("b", 7001, t0, nil)), 0) // and counting resumes from there
+}
+
+func TestHeartbeatsSequenceNearWrap(t *testing.T) {
+	is := is.New(t)
+	t0 := time.Unix(0, 0)
+	h := ping.NewHeartbeats(time.Hour, 4)
+	h.Beat("a", math.MaxUint64, t0, nil)
+	is.Equal(len(h.Beat("a", math.MaxUint64, t0, nil)), 0)   // a duplicate at the top is no gap
+	is.Equal(len(h.Beat("a", math.MaxUint64-1, t0, nil)), 0) // nor is a straggler
+	h.Beat("b", math.MaxUint64-3, t0, nil)
+	notes := h.Beat("b", math.MaxUint64, t0, nil)
+	is.Equal(notes, []ping.Note{{Kind: ping.NoteLost, Peer: "b", First: math.MaxUint64 - 2, Last: math.MaxUint64 - 1, At: t0}}) // no wrap to 0
 }

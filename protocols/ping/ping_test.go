@@ -142,6 +142,20 @@ func TestDelayedEchoesAreBounded(t *testing.T) {
 	})
 }
 
+func TestDelayedEchoBytesAreBounded(t *testing.T) {
+	forEachMode(t, func(t *testing.T, fused bool) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			n := mem.NewNetwork(0)
+			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: time.Second, MaxDelayedBytes: 2500})
+			defer stop()
+			sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Fused: fused, Count: 5, Interval: msec, Timeout: 2 * time.Second, Size: 1000})
+			is.Equal(sum.Received, uint64(2)) // two 1000-byte echoes fit in 2500 bytes
+			is.Equal(srv.Counts().Overflow, uint64(3))
+		})
+	})
+}
+
 func TestJitterReordersAndStaysInRange(t *testing.T) {
 	forEachMode(t, func(t *testing.T, fused bool) {
 		synctest.Test(t, func(t *testing.T) {

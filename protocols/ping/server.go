@@ -45,6 +45,10 @@ type ServerConfig struct {
 	// MaxDelayed bounds the delayed echoes waiting at once; past it a
 	// request is dropped and counted as Overflow. Default 65536.
 	MaxDelayed int
+	// MaxDelayedBytes bounds the bytes those delayed echoes hold (a
+	// datagram may be 64 KiB, so a count alone does not bound memory); past
+	// it a request is dropped and counted as Overflow. Default 32 MiB.
+	MaxDelayedBytes int
 	// Bus receives PacketLost (missing heartbeats), PeerDown and PeerBack; nil
 	// publishes nothing.
 	Bus *bus.Bus
@@ -70,6 +74,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.MaxDelayed <= 0 {
 		c.MaxDelayed = 65536
+	}
+	if c.MaxDelayedBytes <= 0 {
+		c.MaxDelayedBytes = 32 << 20
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -98,7 +105,7 @@ type ServerCounts struct {
 	Malformed uint64 `json:"malformed"` // datagrams not beginning with "Ping "
 	Delayed   uint64 `json:"delayed"`   // echoes sent after a delay
 	Failed    uint64 `json:"failed"`    // echoes whose write failed
-	Overflow  uint64 `json:"overflow"`  // delayed echoes dropped: MaxDelayed were waiting
+	Overflow  uint64 `json:"overflow"`  // delayed echoes dropped: MaxDelayed or MaxDelayedBytes were waiting
 }
 
 // Server is a running pingd: one pipeline over one datagram socket serves
@@ -312,7 +319,7 @@ func (s *Server) writeStage() actors.SinkStepFunc[[]EchoOut] {
 				now = append(now, e)
 				continue
 			}
-			if !s.timers.after(e.Delay, s.cfg.MaxDelayed, func() { s.send(e) }) {
+			if !s.timers.after(e.Delay, len(e.Data), s.delayLimits(), func() { s.send(e) }) {
 				s.counts.overflow.Add(1)
 				continue
 			}
@@ -389,21 +396,31 @@ func (s *stopper) stop() {
 	}
 }
 
+// delayLimits is how many delayed echoes, and how many bytes of them, may
+// wait at once.
+func (s *Server) delayLimits() delayLimits {
+	return delayLimits{count: s.cfg.MaxDelayed, bytes: s.cfg.MaxDelayedBytes}
+}
+
+// delayLimits bounds a timerSet.
+type delayLimits struct{ count, bytes int }
+
 // timerSet holds the timers of delayed echoes so that stopping the server
-// cancels them.
+// cancels them, and the bytes those echoes hold.
 type timerSet struct {
 	mu      sync.Mutex
 	next    uint64
 	timers  map[uint64]*time.Timer
+	bytes   int
 	stopped bool
 }
 
-// after runs f after d, unless limit timers are already waiting or the set
-// is stopped; it reports whether f was scheduled.
-func (t *timerSet) after(d time.Duration, limit int, f func()) bool {
+// after runs f after d, unless the set is stopped or adding an echo of size
+// bytes would pass a limit; it reports whether f was scheduled.
+func (t *timerSet) after(d time.Duration, size int, limits delayLimits, f func()) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.stopped || len(t.timers) >= limit {
+	if t.stopped || len(t.timers) >= limits.count || t.bytes+size > limits.bytes {
 		return false
 	}
 	if t.timers == nil {
@@ -411,10 +428,14 @@ func (t *timerSet) after(d time.Duration, limit int, f func()) bool {
 	}
 	id := t.next
 	t.next++
+	t.bytes += size
 	t.timers[id] = time.AfterFunc(d, func() {
 		t.mu.Lock()
 		_, live := t.timers[id]
-		delete(t.timers, id)
+		if live {
+			delete(t.timers, id)
+			t.bytes -= size
+		}
 		t.mu.Unlock()
 		if live {
 			f()
@@ -431,6 +452,7 @@ func (t *timerSet) stopAll() {
 		tm.Stop()
 		delete(t.timers, id)
 	}
+	t.bytes = 0
 }
 
 // report logs and publishes heartbeat notes.
