@@ -2,13 +2,13 @@ package labs
 
 import (
 	"bufio"
-	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,7 +46,10 @@ func TestLabs(t *testing.T) {
 
 // waitPort waits (up to 20 s) until a server listens: "waitport tcp
 // HOST:PORT" dials until a connection is accepted; "waitport udp
-// HOST:PORT" tries to bind the address until it is taken.
+// HOST:PORT" waits until a UDP socket is bound to PORT. It looks in
+// /proc/net/udp rather than trying to bind the port itself: a probe that
+// holds the port for a moment can make the server it waits for fail to
+// start.
 func waitPort(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 || (args[0] != "tcp" && args[0] != "udp") {
 		ts.Fatalf("usage: waitport tcp|udp HOST:PORT")
@@ -58,18 +61,36 @@ func waitPort(ts *testscript.TestScript, neg bool, args []string) {
 				c.Close()
 				return
 			}
-		} else {
-			pc, err := net.ListenPacket("udp", args[1])
-			if errors.Is(err, syscall.EADDRINUSE) {
-				return
-			}
-			if err == nil {
-				pc.Close()
-			}
+		} else if udpPortBound(ts, args[1]) {
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("nothing listens on %s %s", args[0], args[1])
+}
+
+// udpPortBound reports whether /proc/net/udp lists a socket bound to
+// addr's port (its local_address column is "HEXIP:HEXPORT").
+func udpPortBound(ts *testscript.TestScript, addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		ts.Fatalf("waitport: %v", err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		ts.Fatalf("waitport: port %q: %v", port, err)
+	}
+	table, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		ts.Fatalf("waitport: %v", err)
+	}
+	suffix := fmt.Sprintf(":%04X", n)
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1], suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestLabsShowOnlyCommandsCIRuns checks each lab against its script: every
