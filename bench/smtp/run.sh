@@ -30,9 +30,11 @@ sleep 0.5
 
 cases=(
   "netstages reuse 1"
+  "netstages reuse 1 -no-chunking"
   "netstages reuse 4"
   "netstages reuse 1 -window 8"
   "netstages-fused reuse 1"
+  "netstages-fused reuse 1 -no-chunking"
   "netstages-fused reuse 4"
   "netsmtp reuse 1"
   "gomail reuse 1"
@@ -59,19 +61,20 @@ import statistics, sys
 runs, by_rep = {}, {}
 for line in open(sys.argv[1]):
     f = dict(kv.split("=", 1) for kv in line.split())
-    key = (f["lib"], f["mode"], f["senders"], f["window"])
+    key = (f["lib"], f["mode"], f["senders"], f["window"], f.get("chunking", "true"))
     runs.setdefault(key, []).append(float(f["msgs_per_s"]))
     by_rep.setdefault(f["rep"], {})[key] = float(f["msgs_per_s"])
 def med(k): return statistics.median(runs[k])
 print("\n| client | mode | msgs/s (each run) | median | median ÷ net/smtp median | per-round ratio to net/smtp: median (range) |")
 print("|---|---|---|---|---|---|")
-for (lib, mode, senders, window), v in runs.items():
-    base = ("netsmtp", mode, "1", "0")
-    key = (lib, mode, senders, window)
+for (lib, mode, senders, window, chunking), v in runs.items():
+    base = ("netsmtp", mode, "1", "0", "true")
+    key = (lib, mode, senders, window, chunking)
     ratios = sorted(r[key] / r[base] for r in by_rep.values())
     name = {"netstages": "netstages", "netstages-fused": "netstages, fused", "netsmtp": "Go net/smtp", "gomail": "go-mail v0.8.1"}[lib]
     if senders != "1": name += f" ({senders} senders, one conn)"
     if window != "0": name += f" (one goroutine, Submit {window} ahead)"
+    if lib.startswith("netstages"): name += ", BDAT" if chunking == "true" else ", DATA (-no-chunking)"
     print(f"| {name} | {mode} | {', '.join(f'{x:.0f}' for x in v)} | **{med(key):.0f}** | "
           f"{med(key)/med(base):.2f}× | {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) |")
 PY

@@ -104,6 +104,11 @@ type Config struct {
 	Auth *Auth
 	// NoPipelining turns off RFC 2920 pipelining even when offered.
 	NoPipelining bool
+	// NoChunking turns off RFC 3030 CHUNKING. When the server offers both
+	// PIPELINING and CHUNKING the client sends MAIL, every RCPT, "BDAT n
+	// LAST" and the content in one flight and reads the replies after: one
+	// round trip per message instead of two (DATA must wait for 354).
+	NoChunking bool
 	// Fused runs the framer and parser inside the reader's goroutine and
 	// the writer inside the session's (actors.Fused): two goroutines
 	// instead of five, one hand-off per reply instead of four. The graph

@@ -17,13 +17,16 @@ type MessageInfo struct {
 	EightBit bool
 	// Size is the size on the wire before dot-stuffing, CRLF line endings.
 	Size int64
+	// CRLF is true when every line, the last included, already ends in
+	// CRLF: the message can go on the wire as it is.
+	CRLF bool
 }
 
 // CheckMessage checks a message before any command is sent, so a bad
 // message never aborts a session in the middle of DATA: every line is at
 // most MaxLine octets, there is no NUL and no CR outside a CRLF pair.
 func CheckMessage(msg []byte) (MessageInfo, error) {
-	var info MessageInfo
+	info := MessageInfo{CRLF: bytes.HasSuffix(msg, []byte("\r\n")) || len(msg) == 0}
 	line := 1
 	for len(msg) > 0 {
 		i := bytes.IndexByte(msg, '\n')
@@ -32,6 +35,9 @@ func CheckMessage(msg []byte) (MessageInfo, error) {
 			text, msg = msg[:i], msg[i+1:]
 		} else {
 			msg = nil
+		}
+		if !bytes.HasSuffix(text, []byte("\r")) {
+			info.CRLF = false
 		}
 		text = bytes.TrimSuffix(text, []byte("\r"))
 		if len(text) > MaxLine {
@@ -86,6 +92,39 @@ func WriteData(w io.Writer, msg []byte) (int64, error) {
 		}
 	}
 	return n, write([]byte(".\r\n"))
+}
+
+// WriteChunk writes msg as the content of "BDAT n LAST" (RFC 3030): every
+// line ends in CRLF and nothing else changes (no dot-stuffing, no final
+// "."), so it writes exactly info.Size octets. msg must have passed
+// CheckMessage, which gave info.
+func WriteChunk(w io.Writer, msg []byte, info MessageInfo) (int64, error) {
+	if info.CRLF {
+		n, err := w.Write(msg)
+		return int64(n), err
+	}
+	var n int64
+	for len(msg) > 0 {
+		i := bytes.IndexByte(msg, '\n')
+		text := msg
+		if i >= 0 {
+			text, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		text = bytes.TrimSuffix(text, []byte("\r"))
+		m, err := w.Write(text)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+		m, err = w.Write([]byte("\r\n"))
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // checkArg refuses anything that cannot go on one command line: CR, LF and

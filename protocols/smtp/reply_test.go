@@ -108,6 +108,52 @@ func TestCheckMessage(t *testing.T) {
 	is.True(err != nil) // NUL
 }
 
+func TestWriteChunkNormalisesLineEndingsOnly(t *testing.T) {
+	is := is.New(t)
+	for _, msg := range []string{".\n..x\r\nplain\n.end", "a\r\nb\r\n", "", "x"} {
+		info, err := smtp.CheckMessage([]byte(msg))
+		is.NoErr(err)
+		var b bytes.Buffer
+		n, err := smtp.WriteChunk(&b, []byte(msg), info)
+		is.NoErr(err)
+		is.Equal(n, info.Size)                                                       // exactly the size BDAT announced
+		is.Equal(int64(b.Len()), info.Size)                                          // and that is what was written
+		is.True(!strings.Contains(strings.ReplaceAll(b.String(), "\r\n", ""), "\n")) // CRLF only
+	}
+	var b bytes.Buffer
+	info, _ := smtp.CheckMessage([]byte(".\n..x\r\nplain\n.end"))
+	_, _ = smtp.WriteChunk(&b, []byte(".\n..x\r\nplain\n.end"), info)
+	is.Equal(b.String(), ".\r\n..x\r\nplain\r\n.end\r\n") // no dot-stuffing, no final "."
+	info, _ = smtp.CheckMessage([]byte("a\r\nb\r\n"))
+	is.True(info.CRLF) // already canonical: written as it is
+}
+
+// FuzzMessageChunk checks, for any message CheckMessage accepts, that BDAT
+// content is exactly the announced size and DATA content, once un-stuffed,
+// is the same bytes.
+func FuzzMessageChunk(f *testing.F) {
+	f.Add([]byte("Subject: x\r\n\r\n.hi\n"))
+	f.Add([]byte("a\nb\r\nc"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		info, err := smtp.CheckMessage(msg)
+		if err != nil {
+			return
+		}
+		var chunk, data bytes.Buffer
+		n, err := smtp.WriteChunk(&chunk, msg, info)
+		if err != nil || n != info.Size || int64(chunk.Len()) != info.Size {
+			t.Fatalf("chunk of %q: %d octets (err %v), announced %d", msg, chunk.Len(), err, info.Size)
+		}
+		if _, err := smtp.WriteData(&data, msg); err != nil {
+			t.Fatal(err)
+		}
+		unstuffed := strings.ReplaceAll(strings.TrimSuffix("\r\n"+data.String(), ".\r\n"), "\r\n.", "\r\n")
+		if unstuffed[2:] != chunk.String() {
+			t.Fatalf("DATA and BDAT disagree for %q:\n%q\n%q", msg, unstuffed[2:], chunk.String())
+		}
+	})
+}
+
 // FuzzReplies feeds arbitrary server bytes, cut at an arbitrary point,
 // through the framer and parser: no panic, limits kept, and every reply that
 // parses has a valid code and one text per line.

@@ -243,11 +243,29 @@ func (s *session) pipelining() bool {
 	return !s.c.cfg.NoPipelining && s.c.ext.Has("PIPELINING")
 }
 
+// chunking reports whether messages go by "BDAT n LAST" in the same flight
+// as their envelope (RFC 3030 with RFC 2920).
+func (s *session) chunking() bool {
+	return !s.c.cfg.NoChunking && s.c.ext.Has("CHUNKING") && s.pipelining()
+}
+
+// chunked is a message's whole flight with CHUNKING: MAIL, RCPT…, then
+// "BDAT n LAST" with the content in place of DATA.
+func (s *session) chunked(j *job) []Command {
+	cmds := s.envelope(j)
+	cmds[len(cmds)-1] = Command{Line: fmt.Sprintf("BDAT %d LAST", j.info.Size), Chunk: &Chunk{Msg: j.msg, Info: j.info}}
+	return cmds
+}
+
 // stateEnvelope sends the envelope: all at once with PIPELINING (RFC 2920),
-// otherwise MAIL alone and the rest as replies come.
+// otherwise MAIL alone and the rest as replies come. With CHUNKING the
+// content goes in the same flight.
 func stateEnvelope(s *session) stateFn {
 	cmds := s.envelope(s.job)
-	if !s.pipelining() {
+	switch {
+	case s.chunking():
+		cmds = s.chunked(s.job)
+	case !s.pipelining():
 		cmds = cmds[:1]
 	}
 	if !s.send(cmds...) {
@@ -289,6 +307,9 @@ func stateEnvelopeReplies(s *session) stateFn {
 	if !piped && len(j.res.Accepted) == 0 {
 		return s.finishJob(j.res.Rejected[0].Err, stateReset)
 	}
+	if s.chunking() {
+		return s.afterChunk(mailErr)
+	}
 	if !piped && !s.send(cmds[len(cmds)-1]) {
 		return s.fail(s.inputEnded("DATA", t.DataInit))
 	}
@@ -297,6 +318,32 @@ func stateEnvelopeReplies(s *session) stateFn {
 		return s.fail(err)
 	}
 	return s.afterData(r, mailErr)
+}
+
+// afterChunk reads the reply to "BDAT n LAST", the message's final reply,
+// and ends the transaction: RSET when one was opened and failed (RFC 3030
+// §2: a failed BDAT fails the whole transaction).
+func (s *session) afterChunk(mailErr error) stateFn {
+	j := s.job
+	r, err := s.await("BDAT", s.c.cfg.Timeouts.DataTerm)
+	if err != nil {
+		return s.fail(err)
+	}
+	j.res.Reply = r
+	failure := mailErr
+	if failure == nil && len(j.res.Accepted) == 0 {
+		failure = j.res.Rejected[0].Err
+	}
+	if failure == nil && r.Code != 250 {
+		failure = replyError(r, "BDAT")
+	}
+	switch {
+	case failure == nil:
+		return s.finishJob(nil, stateIdle)
+	case mailErr != nil:
+		return s.finishJob(failure, stateIdle) // no transaction was opened
+	}
+	return s.finishJob(failure, stateReset)
 }
 
 // afterData decides what follows the reply to DATA.

@@ -145,16 +145,28 @@ func TestSTARTTLSRequiredButNotOffered(t *testing.T) {
 	is.Equal(b.Messages()[0].User, "alice")
 }
 
+// flightModes are the ways a message can go: BDAT in one flight with its
+// envelope (go-smtp offers CHUNKING), pipelined envelope then DATA, and one
+// command per round trip.
+var flightModes = []struct {
+	name string
+	cfg  smtp.Config
+}{
+	{"pipelining+chunking", smtp.Config{}},
+	{"pipelining", smtp.Config{NoChunking: true}},
+	{"lockstep", smtp.Config{NoPipelining: true}},
+}
+
 func TestRejectedRecipientDoesNotAbortTheOthers(t *testing.T) {
-	for _, piped := range []bool{true, false} {
-		t.Run(fmt.Sprintf("pipelining=%v", piped), func(t *testing.T) {
+	for _, mode := range flightModes {
+		t.Run(mode.name, func(t *testing.T) {
 			is := is.New(t)
 			b := &backend{RejectRcpt: map[string]*gosmtp.SMTPError{
 				"nobody@example.com": {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"},
 				"later@example.com":  {Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 2, 1}, Message: "Try later"},
 			}}
 			addr := startServer(t, b, serverOpts{})
-			c, err := dial(t, addr, smtp.Config{NoPipelining: !piped})
+			c, err := dial(t, addr, mode.cfg)
 			is.NoErr(err)
 			defer c.Close()
 			res, err := send(c, []string{"one@example.com", "nobody@example.com", "two@example.com"}, testMsg)
@@ -198,11 +210,11 @@ func TestFailureRepliesAtEachStep(t *testing.T) {
 		{"DATA end 451", &backend{DataErr: temp}, false, 451, true},
 	}
 	for _, tc := range cases {
-		for _, piped := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/pipelining=%v", tc.name, piped), func(t *testing.T) {
+		for _, mode := range flightModes {
+			t.Run(tc.name+"/"+mode.name, func(t *testing.T) {
 				is := is.New(t)
 				addr := startServer(t, tc.b, serverOpts{})
-				c, err := dial(t, addr, smtp.Config{NoPipelining: !piped})
+				c, err := dial(t, addr, mode.cfg)
 				if !tc.atDial {
 					is.NoErr(err) // session set up
 					defer c.Close()
@@ -262,17 +274,44 @@ func TestMessageCheckedBeforeAnyCommand(t *testing.T) {
 }
 
 func TestDotStuffingAndLineEndings(t *testing.T) {
+	for _, mode := range flightModes {
+		t.Run(mode.name, func(t *testing.T) {
+			is := is.New(t)
+			b := &backend{}
+			addr := startServer(t, b, serverOpts{})
+			c, err := dial(t, addr, mode.cfg)
+			is.NoErr(err)
+			defer c.Close()
+			msg := "Subject: dots\n\n.\n..two\n.three\nbare LF line\r\nlast line without ending"
+			_, err = send(c, []string{"b@example.com"}, msg)
+			is.NoErr(err)
+			got := string(b.Messages()[0].Data)
+			is.Equal(got, "Subject: dots\r\n\r\n.\r\n..two\r\n.three\r\nbare LF line\r\nlast line without ending\r\n") // a lone "." did not end the message; CRLF everywhere
+		})
+	}
+}
+
+func TestChunkingSendsEachMessageInOneFlight(t *testing.T) {
 	is := is.New(t)
+	var lines []string
+	var mu sync.Mutex
+	trace := func(l string) { mu.Lock(); lines = append(lines, l); mu.Unlock() }
 	b := &backend{}
 	addr := startServer(t, b, serverOpts{})
-	c, err := dial(t, addr, smtp.Config{})
+	c, err := dial(t, addr, smtp.Config{Trace: trace})
 	is.NoErr(err)
-	defer c.Close()
-	msg := "Subject: dots\n\n.\n..two\n.three\nbare LF line\r\nlast line without ending"
-	_, err = send(c, []string{"b@example.com"}, msg)
+	msg := "Subject: chunk\r\n\r\n.leading dot stays single\r\n"
+	_, err = send(c, []string{"b@example.com", "c@example.com"}, msg)
 	is.NoErr(err)
-	got := string(b.Messages()[0].Data)
-	is.Equal(got, "Subject: dots\r\n\r\n.\r\n..two\r\n.three\r\nbare LF line\r\nlast line without ending\r\n") // a lone "." did not end the message; CRLF everywhere
+	is.NoErr(c.Close())
+	mu.Lock()
+	dialogue := strings.Join(lines, "\n")
+	mu.Unlock()
+	want := fmt.Sprintf("-> MAIL FROM:<a@example.com> SIZE=%d\n-> RCPT TO:<b@example.com>\n-> RCPT TO:<c@example.com>\n", len(msg)) +
+		fmt.Sprintf("-> BDAT %d LAST\n-> [%d octets of message content]\n<- 250", len(msg), len(msg))
+	is.True(strings.Contains(dialogue, want)) // the whole message before the first reply
+	is.True(!strings.Contains(dialogue, "-> DATA"))
+	is.Equal(string(b.Messages()[0].Data), msg) // byte for byte, no dot-stuffing
 }
 
 func TestConcurrentSendsShareOneConnection(t *testing.T) {

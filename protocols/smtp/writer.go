@@ -21,6 +21,16 @@ type Command struct {
 	// Data, when not nil, is message content: written dot-stuffed with CRLF
 	// line endings and the final ".", and Line is ignored.
 	Data []byte
+	// Chunk, when not nil, is message content sent by BDAT: Line (the BDAT
+	// command) is written first, then the content with CRLF line endings,
+	// nothing else changed (RFC 3030).
+	Chunk *Chunk
+}
+
+// Chunk is one message's content for "BDAT n LAST".
+type Chunk struct {
+	Msg  []byte
+	Info MessageInfo
 }
 
 // WriterStage is the writer as a step sink: it buffers commands and
@@ -72,6 +82,16 @@ func writeCommand(w *connio.FlushingWriter, c Command, trace func(string)) error
 	}
 	if _, err := w.Write([]byte("\r\n")); err != nil {
 		return fmt.Errorf("write: %w", err)
+	}
+	if c.Chunk == nil {
+		return nil
+	}
+	n, err := WriteChunk(w, c.Chunk.Msg, c.Chunk.Info)
+	if trace != nil {
+		trace(fmt.Sprintf("-> [%d octets of message content]", n))
+	}
+	if err != nil {
+		return fmt.Errorf("write chunk: %w", err)
 	}
 	return nil
 }

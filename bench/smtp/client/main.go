@@ -33,6 +33,7 @@ func main() {
 	size := flag.Int("size", 10240, "body bytes")
 	addr := flag.String("addr", "127.0.0.1:2525", "server")
 	nopipe := flag.Bool("no-pipelining", false, "netstages only: do not pipeline")
+	nochunk := flag.Bool("no-chunking", false, "netstages only: DATA instead of BDAT even when the server offers CHUNKING")
 	senders := flag.Int("senders", 1, "netstages reuse only: goroutines sharing the connection (lets the next envelope ride with the current content)")
 	window := flag.Int("window", 0, "netstages reuse only: one goroutine Submits up to this many messages ahead and Waits for the oldest (0: Send, one at a time)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
@@ -49,9 +50,9 @@ func main() {
 	fused := *lib == "netstages-fused"
 	switch strings.TrimSuffix(*lib, "-fused") + "/" + *mode {
 	case "netstages/reuse":
-		err = netstagesReuse(*addr, *n, *senders, *window, smtp.Config{StartTLS: smtp.TLSOff, NoPipelining: *nopipe, Fused: fused}, compose(body))
+		err = netstagesReuse(*addr, *n, *senders, *window, smtp.Config{StartTLS: smtp.TLSOff, NoPipelining: *nopipe, NoChunking: *nochunk, Fused: fused}, compose(body))
 	case "netstages/fresh":
-		err = netstagesFresh(*addr, *n, smtp.Config{StartTLS: smtp.TLSOff, Fused: fused}, compose(body))
+		err = netstagesFresh(*addr, *n, smtp.Config{StartTLS: smtp.TLSOff, NoChunking: *nochunk, Fused: fused}, compose(body))
 	case "netsmtp/reuse":
 		err = netsmtpReuse(*addr, *n, compose(body))
 	case "netsmtp/fresh":
@@ -67,7 +68,7 @@ func main() {
 		os.Exit(1)
 	}
 	el := time.Since(start)
-	fmt.Printf("lib=%s mode=%s senders=%d window=%d n=%d size=%d elapsed=%.3fs msgs_per_s=%.0f\n", *lib, *mode, *senders, *window, *n, *size, el.Seconds(), float64(*n)/el.Seconds())
+	fmt.Printf("lib=%s mode=%s senders=%d window=%d chunking=%v n=%d size=%d elapsed=%.3fs msgs_per_s=%.0f\n", *lib, *mode, *senders, *window, !*nochunk, *n, *size, el.Seconds(), float64(*n)/el.Seconds())
 }
 
 // makeBody is size bytes of ASCII text in 72-character lines.

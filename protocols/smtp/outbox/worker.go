@@ -384,7 +384,13 @@ func (w *Worker) session(ctx context.Context) (*smtp.Client, bool, error) {
 	if w.sess != nil {
 		return w.sess, false, nil
 	}
-	c, err := smtp.Dial(ctx, w.cfg.Network, w.cfg.Server, w.cfg.SMTP)
+	// DATA, not BDAT: the content goes out only after the server has
+	// answered RCPT, so a worker that dies before the final "." has sent
+	// nothing the server could accept (see "Exactly once" in doc.go). A
+	// pipelined "BDAT n LAST" would widen that window by a round trip.
+	cfg := w.cfg.SMTP
+	cfg.NoChunking = true
+	c, err := smtp.Dial(ctx, w.cfg.Network, w.cfg.Server, cfg)
 	if err != nil {
 		return nil, true, err
 	}

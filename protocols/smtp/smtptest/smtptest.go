@@ -1,6 +1,7 @@
 package smtptest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -290,7 +291,8 @@ type Options struct {
 }
 
 // Start serves b on ln with go-smtp until the returned stop is called; stop
-// closes the listener and every connection and waits for Serve to return.
+// closes the listener, gives open sessions a moment to end by themselves,
+// then closes every connection and waits for Serve to return.
 // Plain-text AUTH is allowed so that the client's own refusal can be tested.
 func Start(ln net.Listener, b *Backend, o Options) (stop func() error) {
 	s := gosmtp.NewServer(b)
@@ -305,13 +307,51 @@ func Start(ln net.Listener, b *Backend, o Options) (stop func() error) {
 	// after the client hung up during RCPT; keep its log quiet.
 	s.ErrorLog = log.New(io.Discard, "", 0)
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
+	tl := &trackingListener{Listener: ln, conns: make(map[net.Conn]struct{})}
+	go func() { done <- s.Serve(tl) }()
 	return func() error {
-		s.Close()
+		// go-smtp v0.25.1's Conn.Close clears the BDAT pipe under its lock
+		// while the connection's goroutine reads it without: closing a
+		// session in the middle of BDAT is a data race inside go-smtp. So
+		// stop gracefully first (the clients have hung up by then), and
+		// force only sessions still open after a second by closing their
+		// sockets (Close after Shutdown does nothing in go-smtp).
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if s.Shutdown(ctx) != nil {
+			tl.closeAll()
+		}
 		err := <-done
 		if errors.Is(err, gosmtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 			return nil
 		}
 		return err
+	}
+}
+
+// trackingListener remembers the connections it accepted so that stop can
+// close those still open.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// Accept accepts and remembers a connection.
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns[c] = struct{}{}
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		c.Close()
 	}
 }
