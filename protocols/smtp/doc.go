@@ -1,8 +1,8 @@
 // Package smtp is an SMTP client (RFC 5321) built as a stage pipeline: the
 // textbook's mail client grown into one that can stand in for swaks or a
 // small mailer. It speaks EHLO (HELO when EHLO is refused), STARTTLS or
-// implicit TLS, AUTH PLAIN, LOGIN and XOAUTH2, SIZE, 8BITMIME, SMTPUTF8 and
-// PIPELINING, and sends any number of messages per connection.
+// implicit TLS, AUTH PLAIN, LOGIN and XOAUTH2, SIZE, 8BITMIME, SMTPUTF8,
+// PIPELINING and CHUNKING, and sends any number of messages per connection.
 //
 //	flowchart LR
 //	  reader["reader<br/>reads bytes from the conn"] -- "connio.Chunk (buf 4)" --> framer
@@ -34,6 +34,11 @@
 // replies are read in order. When another message is already waiting as one
 // is sent, its envelope follows the content in the same write, so a busy
 // connection costs one round trip per message instead of two.
+//
+// CHUNKING (RFC 3030) with PIPELINING: "BDAT n LAST" takes DATA's place and
+// the content follows in the same write, so even one Send at a time costs
+// one round trip per message. The content is sent as it is but for CRLF
+// line endings (no dot-stuffing). Config.NoChunking keeps DATA.
 //
 // Errors: a 4xx or 5xx reply becomes *Error{Code, Enhanced, Message,
 // Command}; Temporary reports 4xx. A refused recipient is listed in
