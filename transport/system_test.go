@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/matryer/is"
@@ -63,7 +64,14 @@ func TestSystemErrorsSayWhat(t *testing.T) {
 	n := &transport.System{}
 	_, err := n.Listen(context.Background(), "tcp", "not-an-address")
 	is.True(err != nil)
-	is.True(bytes.Contains([]byte(err.Error()), []byte("listen tcp not-an-address"))) // says what failed
+	is.True(strings.Contains(err.Error(), "listen tcp") && strings.Contains(err.Error(), "not-an-address")) // says what failed
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err)
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = n.DialContext(context.Background(), "tcp", addr)
+	is.True(err != nil)
+	is.Equal(strings.Count(err.Error(), "dial tcp "+addr), 1) // says it once: "dial tcp ADDR: connect: connection refused"
 }
 
 // TestFileCopyUsesSendfile runs a child process under strace: it copies a

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"fmt"
 	"net"
 )
 
@@ -35,7 +34,7 @@ var _ Network = (*System)(nil)
 func (s *System) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := s.Dialer.DialContext(ctx, network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("transport: dial %s %s: %w", network, addr, err)
+		return nil, err // a *net.OpError: it already says "dial tcp ADDR: …"
 	}
 	return c, nil
 }
@@ -44,7 +43,7 @@ func (s *System) DialContext(ctx context.Context, network, addr string) (net.Con
 func (s *System) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
 	ln, err := s.ListenConfig.Listen(ctx, network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s %s: %w", network, addr, err)
+		return nil, err // a *net.OpError: it already says "listen tcp ADDR: …"
 	}
 	return ln, nil
 }
@@ -53,7 +52,7 @@ func (s *System) Listen(ctx context.Context, network, addr string) (net.Listener
 func (s *System) ListenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
 	pc, err := s.ListenConfig.ListenPacket(ctx, network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s %s: %w", network, addr, err)
+		return nil, err // a *net.OpError: it already says "listen udp ADDR: …"
 	}
 	return pc, nil
 }
