@@ -128,32 +128,33 @@ func TestDelayedEchoesDoNotHoldUpOthers(t *testing.T) {
 }
 
 func TestDelayedEchoesAreBounded(t *testing.T) {
-	forEachMode(t, func(t *testing.T, fused bool) {
-		synctest.Test(t, func(t *testing.T) {
-			is := is.New(t)
-			n := mem.NewNetwork(0)
-			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: time.Second, MaxDelayed: 3})
-			defer stop()
-			sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Fused: fused, Count: 5, Interval: msec, Timeout: 2 * time.Second})
-			is.Equal(sum.Received, uint64(3)) // three waited their second
-			is.Equal(sum.Lost, uint64(2))     // the rest found the queue full
-			is.Equal(srv.Counts().Overflow, uint64(2))
+	cases := []struct {
+		name     string
+		srv      ping.ServerConfig
+		size     int
+		received uint64
+	}{
+		{"count", ping.ServerConfig{MaxDelayed: 3}, 0, 3},            // three waited their second
+		{"bytes", ping.ServerConfig{MaxDelayedBytes: 2500}, 1000, 2}, // two 1000-byte echoes fit in 2500 bytes
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, fused bool) {
+				synctest.Test(t, func(t *testing.T) {
+					is := is.New(t)
+					n := mem.NewNetwork(0)
+					cfg := tc.srv
+					cfg.Fused, cfg.Delay = fused, time.Second
+					srv, addr, stop := startServer(t, n, "pingd:12000", cfg)
+					defer stop()
+					sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Fused: fused, Count: 5, Interval: msec, Timeout: 2 * time.Second, Size: tc.size})
+					is.Equal(sum.Received, tc.received) // as many as the bound holds
+					is.Equal(sum.Lost, 5-tc.received)   // the rest found the queue full
+					is.Equal(srv.Counts().Overflow, 5-tc.received)
+				})
+			})
 		})
-	})
-}
-
-func TestDelayedEchoBytesAreBounded(t *testing.T) {
-	forEachMode(t, func(t *testing.T, fused bool) {
-		synctest.Test(t, func(t *testing.T) {
-			is := is.New(t)
-			n := mem.NewNetwork(0)
-			srv, addr, stop := startServer(t, n, "pingd:12000", ping.ServerConfig{Fused: fused, Delay: time.Second, MaxDelayedBytes: 2500})
-			defer stop()
-			sum, _ := memClient(t, n, "client:1", addr, ping.ClientConfig{Fused: fused, Count: 5, Interval: msec, Timeout: 2 * time.Second, Size: 1000})
-			is.Equal(sum.Received, uint64(2)) // two 1000-byte echoes fit in 2500 bytes
-			is.Equal(srv.Counts().Overflow, uint64(3))
-		})
-	})
+	}
 }
 
 func TestJitterReordersAndStaysInRange(t *testing.T) {

@@ -26,25 +26,15 @@ type MessageInfo struct {
 // message never aborts a session in the middle of DATA: every line is at
 // most MaxLine octets, there is no NUL and no CR outside a CRLF pair.
 func CheckMessage(msg []byte) (MessageInfo, error) {
-	info := MessageInfo{CRLF: bytes.HasSuffix(msg, []byte("\r\n")) || len(msg) == 0}
-	line := 1
-	for len(msg) > 0 {
-		i := bytes.IndexByte(msg, '\n')
-		text := msg
-		if i >= 0 {
-			text, msg = msg[:i], msg[i+1:]
-		} else {
-			msg = nil
-		}
-		if !bytes.HasSuffix(text, []byte("\r")) {
-			info.CRLF = false
-		}
-		text = bytes.TrimSuffix(text, []byte("\r"))
+	var info MessageInfo
+	line := 0
+	err := eachLine(msg, func(text []byte) error {
+		line++
 		if len(text) > MaxLine {
-			return info, fmt.Errorf("%w: line %d has %d", ErrLineTooLong, line, len(text))
+			return fmt.Errorf("%w: line %d has %d", ErrLineTooLong, line, len(text))
 		}
 		if bytes.IndexByte(text, 0) >= 0 || bytes.IndexByte(text, '\r') >= 0 {
-			return info, fmt.Errorf("smtp: line %d: NUL or bare CR in the message", line)
+			return fmt.Errorf("smtp: line %d: NUL or bare CR in the message", line)
 		}
 		if !info.EightBit {
 			var or byte
@@ -54,8 +44,13 @@ func CheckMessage(msg []byte) (MessageInfo, error) {
 			info.EightBit = or&0x80 != 0
 		}
 		info.Size += int64(len(text)) + 2
-		line++
+		return nil
+	})
+	if err != nil {
+		return info, err
 	}
+	crlf := []byte("\r\n")
+	info.CRLF = len(msg) == 0 || bytes.HasSuffix(msg, crlf) && bytes.Count(msg, crlf) == bytes.Count(msg, []byte("\n"))
 	return info, nil
 }
 
@@ -69,7 +64,26 @@ func WriteData(w io.Writer, msg []byte) (int64, error) {
 		n += int64(m)
 		return err
 	}
-	crlf, dot := []byte("\r\n"), []byte(".")
+	err := eachLine(msg, func(text []byte) error {
+		if len(text) > 0 && text[0] == '.' {
+			if err := write([]byte(".")); err != nil {
+				return err
+			}
+		}
+		if err := write(text); err != nil {
+			return err
+		}
+		return write([]byte("\r\n"))
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, write([]byte(".\r\n"))
+}
+
+// eachLine calls f with every line of msg, its LF or CRLF ending cut off;
+// a last line without an ending counts too. It stops at f's first error.
+func eachLine(msg []byte, f func(text []byte) error) error {
 	for len(msg) > 0 {
 		i := bytes.IndexByte(msg, '\n')
 		text := msg
@@ -78,20 +92,11 @@ func WriteData(w io.Writer, msg []byte) (int64, error) {
 		} else {
 			msg = nil
 		}
-		text = bytes.TrimSuffix(text, []byte("\r"))
-		if len(text) > 0 && text[0] == '.' {
-			if err := write(dot); err != nil {
-				return n, err
-			}
-		}
-		if err := write(text); err != nil {
-			return n, err
-		}
-		if err := write(crlf); err != nil {
-			return n, err
+		if err := f(bytes.TrimSuffix(text, []byte("\r"))); err != nil {
+			return err
 		}
 	}
-	return n, write([]byte(".\r\n"))
+	return nil
 }
 
 // WriteChunk writes msg as the content of "BDAT n LAST" (RFC 3030): every
@@ -104,27 +109,17 @@ func WriteChunk(w io.Writer, msg []byte, info MessageInfo) (int64, error) {
 		return int64(n), err
 	}
 	var n int64
-	for len(msg) > 0 {
-		i := bytes.IndexByte(msg, '\n')
-		text := msg
-		if i >= 0 {
-			text, msg = msg[:i], msg[i+1:]
-		} else {
-			msg = nil
-		}
-		text = bytes.TrimSuffix(text, []byte("\r"))
+	err := eachLine(msg, func(text []byte) error {
 		m, err := w.Write(text)
 		n += int64(m)
 		if err != nil {
-			return n, err
+			return err
 		}
 		m, err = w.Write([]byte("\r\n"))
 		n += int64(m)
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+		return err
+	})
+	return n, err
 }
 
 // checkArg refuses anything that cannot go on one command line: CR, LF and
