@@ -148,6 +148,13 @@ type SubscriberConfig struct {
 	Concurrent int
 	// MaxDeliver bounds deliveries of one message (0: unlimited).
 	MaxDeliver int
+	// MaxAckPending, for a Group, bounds the messages delivered and not yet
+	// acknowledged over the whole group (default 1000). The server pushes
+	// each message to one member at random, up to this bound, and a member
+	// holds what it was pushed until it gets to it: a small bound spreads
+	// a backlog over the members instead of giving it to whichever
+	// subscribed first. The last subscriber to start sets it for the group.
+	MaxAckPending int
 	// NakDelay is how long a Nacked message waits before it is delivered
 	// again; 0 is at once.
 	NakDelay time.Duration
@@ -246,10 +253,13 @@ func (j *JetStream) ensureConsumer(cfg SubscriberConfig) (string, error) {
 		return "", errors.New("bus: a subscriber group needs its Stream and Topic")
 	}
 	durable := DurableName(cfg.Group, cfg.Topic)
+	if cfg.MaxAckPending <= 0 {
+		cfg.MaxAckPending = 1000
+	}
 	cc := &nats.ConsumerConfig{
 		Durable: durable, DeliverSubject: "_netstages.deliver." + durable, DeliverGroup: cfg.Group,
 		DeliverPolicy: nats.DeliverAllPolicy, AckPolicy: nats.AckExplicitPolicy, AckWait: cfg.AckWait,
-		MaxDeliver: cfg.MaxDeliver, FilterSubject: cfg.Topic, MaxAckPending: 1000,
+		MaxDeliver: cfg.MaxDeliver, FilterSubject: cfg.Topic, MaxAckPending: cfg.MaxAckPending,
 	}
 	if cc.MaxDeliver == 0 {
 		cc.MaxDeliver = -1

@@ -49,6 +49,16 @@ type Config struct {
 	// before giving it to another. Every delivery, retries included, ends
 	// within AckWait*3/4. Default 2 minutes.
 	AckWait time.Duration
+	// MaxInFlight bounds the messages handed to the workers of the group
+	// and not yet done, over all of them; default 8. JetStream pushes each
+	// message to one worker at random and a worker keeps what it was
+	// pushed until it gets to it, so this bound is what spreads a backlog
+	// over the workers (without it the first worker to start would take up
+	// to 1000 messages) and bounds how long a message waits behind others
+	// in a busy worker. With more than MaxInFlight workers some always
+	// idle. Every worker of a group should use the same value (the last one
+	// started sets it).
+	MaxInFlight int
 	// NakDelay is how long a message waits before it is delivered again
 	// after its retries ran out, or while another attempt holds it.
 	// Default 5 s.
@@ -88,6 +98,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.NakDelay <= 0 {
 		c.NakDelay = 5 * time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 8
 	}
 	if c.Retry.MaxRetries <= 0 {
 		c.Retry.MaxRetries = 4
@@ -179,7 +192,7 @@ func (w *Worker) wire() error {
 		return err
 	}
 	sub, err := cfg.JetStream.Subscriber(bus.SubscriberConfig{Group: cfg.Group, Stream: Stream().Name, Topic: Topic,
-		AckWait: cfg.AckWait, NakDelay: cfg.NakDelay})
+		AckWait: cfg.AckWait, NakDelay: cfg.NakDelay, MaxAckPending: cfg.MaxInFlight})
 	if err != nil {
 		_ = pub.Close()
 		return err
