@@ -39,7 +39,7 @@ func addOutboxFlags(f *flag.FlagSet) *outboxOptions {
 	f.IntVar(&ob.natsPort, "nats-port", 0, "with -state-dir: the embedded server's port on 127.0.0.1 (0: any free port, printed)")
 	f.StringVar(&ob.instance, "instance", "", "this worker's name in the ledger and events (default host-pid)")
 	f.DurationVar(&ob.ackWait, "ack-wait", 2*time.Minute, "with -outbox-worker: how long a message may take before another worker gets it")
-	f.IntVar(&ob.maxInFlight, "max-in-flight", 8, "with -outbox-worker: messages handed out and not yet done, over all the workers sharing the outbox\n(spreads a backlog over them; more workers than this would idle)")
+	f.IntVar(&ob.maxInFlight, "max-in-flight", 1000, "with -outbox-worker: most messages being delivered at once over all the workers sharing the outbox\n(each worker delivers one at a time: this caps how many are busy)")
 	return ob
 }
 

@@ -55,7 +55,7 @@ func (l *lockedBuffer) String() string {
 // `smtpsend -outbox-worker -bus nats://...` processes, 60 messages stored by
 // 60 `smtpsend -enqueue` runs (four at a time): the go-smtp sink receives
 // each Message-ID exactly once, and the work is spread over more than one
-// worker (JetStream's queue group hands each message to one of them).
+// worker (each worker fetches the next message when it is free).
 func TestWorkersShareOneOutbox(t *testing.T) {
 	is := is.New(t)
 	bin := buildSmtpsend(t, t.TempDir())

@@ -353,8 +353,8 @@ func TestTemporaryFailureIsRetriedAndPermanentOneIsDeadLettered(t *testing.T) {
 }
 
 // TestBacklogIsSharedByTheWorkers: messages waiting before any worker
-// starts are spread over the workers that join, not all pushed to the
-// first one (the group's MaxInFlight bounds what JetStream hands out).
+// starts are spread over the workers that join, not all handed to the
+// first one (each worker fetches one message at a time).
 func TestBacklogIsSharedByTheWorkers(t *testing.T) {
 	is := is.New(t)
 	s := newSink()
@@ -387,7 +387,8 @@ func TestBacklogIsSharedByTheWorkers(t *testing.T) {
 	is.Equal(total, uint64(len(ids))) // and together they sent each message once
 	info, err := f.js.Conn().ConsumerInfo(outbox.Stream().Name, "outbox_netstages_outbox")
 	is.NoErr(err)
-	is.Equal(info.Config.MaxAckPending, 8) // the default MaxInFlight, set on the group's consumer
+	is.Equal(info.Config.MaxAckPending, 1000) // the default MaxInFlight, set on the group's consumer
+	is.Equal(info.Config.DeliverSubject, "")  // a pull consumer
 }
 
 func TestEnqueueRefusesMessagesWithoutMessageID(t *testing.T) {

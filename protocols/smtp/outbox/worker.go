@@ -49,15 +49,10 @@ type Config struct {
 	// before giving it to another. Every delivery, retries included, ends
 	// within AckWait*3/4. Default 2 minutes.
 	AckWait time.Duration
-	// MaxInFlight bounds the messages handed to the workers of the group
-	// and not yet done, over all of them; default 8. JetStream pushes each
-	// message to one worker at random and a worker keeps what it was
-	// pushed until it gets to it, so this bound is what spreads a backlog
-	// over the workers (without it the first worker to start would take up
-	// to 1000 messages) and bounds how long a message waits behind others
-	// in a busy worker. With more than MaxInFlight workers some always
-	// idle. Every worker of a group should use the same value (the last one
-	// started sets it).
+	// MaxInFlight bounds the messages being delivered at once over all the
+	// workers of the group (the consumer's MaxAckPending); each worker
+	// fetches one message at a time, so it caps how many workers are busy.
+	// Default 1000. The last worker started sets it for the group.
 	MaxInFlight int
 	// NakDelay is how long a message waits before it is delivered again
 	// after its retries ran out, or while another attempt holds it.
@@ -100,7 +95,7 @@ func (c Config) withDefaults() Config {
 		c.NakDelay = 5 * time.Second
 	}
 	if c.MaxInFlight <= 0 {
-		c.MaxInFlight = 8
+		c.MaxInFlight = 1000
 	}
 	if c.Retry.MaxRetries <= 0 {
 		c.Retry.MaxRetries = 4
