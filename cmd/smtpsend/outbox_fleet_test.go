@@ -138,6 +138,8 @@ func TestWorkersShareOneOutbox(t *testing.T) {
 	total, busy := 0, 0
 	for _, w := range workers {
 		is.NoErr(w.cmd.Process.Signal(syscall.SIGTERM))
+	}
+	for _, w := range workers {
 		select {
 		case err := <-w.done:
 			is.NoErr(err) // exit 0 on SIGTERM

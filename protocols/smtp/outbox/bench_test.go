@@ -17,9 +17,7 @@ import (
 // each keeps its SMTP session between messages), and with 1 worker opening
 // one session per message; then, 1 and 3 workers against a server that
 // takes 10 ms to answer each end of data (latency-bound rather than
-// CPU-bound), 3 of them also with MaxInFlight 1000 (JetStream's default,
-// the first version's: the first worker to subscribe takes the whole
-// backlog). The messages are enqueued before the timer starts.
+// CPU-bound). The messages are enqueued before the timer starts.
 func BenchmarkOutbox(b *testing.B) {
 	for _, workers := range []int{1, 3} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchOutbox(b, benchCase{workers: workers}) })
@@ -32,9 +30,6 @@ func BenchmarkOutbox(b *testing.B) {
 			benchOutbox(b, benchCase{workers: workers, serverDelay: 10 * time.Millisecond})
 		})
 	}
-	b.Run("workers=3/server-10ms/in-flight-1000", func(b *testing.B) {
-		benchOutbox(b, benchCase{workers: 3, serverDelay: 10 * time.Millisecond, inFlight: 1000})
-	})
 }
 
 // benchCase is one BenchmarkOutbox configuration.
