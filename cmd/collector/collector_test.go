@@ -368,7 +368,8 @@ func TestCollectorMergesAFleetExactly(t *testing.T) {
 		is.Equal(c.PacketsRecv, want.PacketsRecv)                              // per-probe received
 		is.Equal(c.PacketsLost, want.PacketsLost)                              // per-probe lost
 		is.Equal(c.Events, want.PacketsSent+want.PacketsRecv+want.PacketsLost) // nothing else
-		is.Equal(c.Requests, uint64(0))                                        // no requests from a probe
+		is.Equal(c.Requests, uint64(0))                                        // no requests from a probe		is.True(!c.Last.IsZero()) // when the probe was last heard of
+
 	}
 
 	// Ping statistics per target across probes, Smokeping style, and per
