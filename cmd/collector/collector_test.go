@@ -407,6 +407,9 @@ func TestCollectorMergesAFleetExactly(t *testing.T) {
 	slices.Sort(want)
 	is.Equal(len(want), 15)
 	is.Equal(got, want) // merged log == union of the instances' logs
+	tail := slices.Clone(s.AccessLog)
+	slices.Sort(tail)
+	is.Equal(tail, want) // and the JSON's tail holds the same 15 lines
 	is.NoErr(clean.stop(t))
 	is.NoErr(lossy.stop(t))
 }
