@@ -36,7 +36,11 @@
 // JetStream (DialJetStream) is the connection the fleet tools share: it
 // creates streams and hands out watermill-nats publishers and subscribers,
 // each on its own NATS connection; a Subscriber's Close waits until its
-// connection has drained. Package embedded runs a NATS server in the process.
+// connection has drained. A subscriber group (SubscriberConfig.Group, the
+// SMTP outbox's workers) is a durable pull consumer read by a subscriber of
+// our own (group.go): each member fetches one message and the next only
+// when that one is acked or nacked, so work goes to members that are free.
+// Package embedded runs a NATS server in the process.
 //
 // Limits: NATS's max payload (1 MiB by default) bounds one event; the
 // envelope decoder refuses unknown schema versions and kinds.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 )
 
@@ -132,11 +133,14 @@ type SubscriberConfig struct {
 	// and the group resumes where it stopped after a restart. Empty is an
 	// ephemeral consumer that sees the whole stream from its start.
 	//
-	// The durable consumer is created here (on Stream, for Topic, both
-	// required with Group) and the subscriber binds to it, so a subscriber
-	// that leaves does not delete it: nats.go deletes a consumer its own
-	// Subscribe created when that subscription unsubscribes, which would
-	// make the next worker start over from the beginning of the stream.
+	// The durable consumer is a pull consumer created here (on Stream, for
+	// Topic, both required with Group) and the subscriber binds to it, so a
+	// subscriber that leaves does not delete it: nats.go deletes a consumer
+	// its own Subscribe created when that subscription unsubscribes, which
+	// would make the next worker start over from the beginning of the
+	// stream. Each of the subscriber's Concurrent loops fetches one message
+	// and the next only when that one is acked or nacked, so a message
+	// goes to a member that is free and a busy member holds nothing else.
 	Group string
 	// Stream and Topic name the stream and the one topic a Group consumes.
 	Stream, Topic string
@@ -148,6 +152,11 @@ type SubscriberConfig struct {
 	Concurrent int
 	// MaxDeliver bounds deliveries of one message (0: unlimited).
 	MaxDeliver int
+	// MaxAckPending, for a Group, bounds the messages delivered and not yet
+	// acknowledged over the whole group (default 1000): since each member
+	// holds at most Concurrent, it caps how many are busy at once. The
+	// last subscriber to start sets it for the group.
+	MaxAckPending int
 	// NakDelay is how long a Nacked message waits before it is delivered
 	// again; 0 is at once.
 	NakDelay time.Duration
@@ -160,9 +169,11 @@ type SubscriberConfig struct {
 	AckAsync bool
 }
 
-// Subscriber is a watermill subscriber on its own NATS connection.
+// Subscriber is a watermill subscriber on its own NATS connection:
+// watermill-nats's push subscriber, or for a Group a pull subscriber of
+// ours.
 type Subscriber struct {
-	*wmnats.Subscriber
+	message.Subscriber
 	closed <-chan struct{}
 }
 
@@ -192,18 +203,27 @@ func (j *JetStream) Subscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if cfg.MaxDeliver > 0 {
 		opts = append(opts, nats.MaxDeliver(cfg.MaxDeliver))
 	}
+	var durable string
 	if cfg.Group != "" {
-		durable, err := j.ensureConsumer(cfg)
-		if err != nil {
+		var err error
+		if durable, err = j.ensureConsumer(cfg); err != nil {
 			return nil, err
 		}
-		opts = []nats.SubOpt{nats.ManualAck(), nats.Bind(cfg.Stream, durable)}
 	}
 	closed := make(chan struct{})
 	conn, err := nats.Connect(j.url, append(natsOptions("netstages-sub"),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect %s: %w", j.url, err)
+	}
+	if cfg.Group != "" {
+		js, err := conn.JetStream()
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("bus: jetstream %s: %w", j.url, err)
+		}
+		return &Subscriber{closed: closed, Subscriber: &groupSubscriber{conn: conn, js: js, cfg: cfg,
+			durable: durable, log: j.log, closing: make(chan struct{})}}, nil
 	}
 	sub, err := wmnats.NewSubscriberWithNatsConn(conn, wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler:      &wmnats.NATSMarshaler{},
@@ -238,26 +258,44 @@ func DurableName(group, topic string) string {
 	return group + "_" + durableSafe(topic)
 }
 
-// ensureConsumer creates (or updates) the durable push consumer of a group:
-// every message of Topic from the start of Stream, explicit acks, delivered
-// to one member of the queue group at a time.
+// ensureConsumer creates the durable pull consumer of a group (every
+// message of Topic from the start of Stream, explicit acks), or updates
+// the settings a later member may change (AckWait, MaxDeliver,
+// MaxAckPending) on the one that exists.
 func (j *JetStream) ensureConsumer(cfg SubscriberConfig) (string, error) {
 	if cfg.Stream == "" || cfg.Topic == "" {
 		return "", errors.New("bus: a subscriber group needs its Stream and Topic")
 	}
 	durable := DurableName(cfg.Group, cfg.Topic)
-	cc := &nats.ConsumerConfig{
-		Durable: durable, DeliverSubject: "_netstages.deliver." + durable, DeliverGroup: cfg.Group,
-		DeliverPolicy: nats.DeliverAllPolicy, AckPolicy: nats.AckExplicitPolicy, AckWait: cfg.AckWait,
-		MaxDeliver: cfg.MaxDeliver, FilterSubject: cfg.Topic, MaxAckPending: 1000,
+	if cfg.MaxAckPending <= 0 {
+		cfg.MaxAckPending = 1000
 	}
-	if cc.MaxDeliver == 0 {
-		cc.MaxDeliver = -1
+	maxDeliver := cfg.MaxDeliver
+	if maxDeliver == 0 {
+		maxDeliver = -1
 	}
-	if _, err := j.js.AddConsumer(cfg.Stream, cc); err != nil {
-		if _, uerr := j.js.UpdateConsumer(cfg.Stream, cc); uerr != nil {
-			return "", fmt.Errorf("bus: consumer %s: %w", durable, errors.Join(err, uerr))
+	info, err := j.js.ConsumerInfo(cfg.Stream, durable)
+	switch {
+	case errors.Is(err, nats.ErrConsumerNotFound):
+		cc := &nats.ConsumerConfig{
+			Durable: durable, DeliverPolicy: nats.DeliverAllPolicy, AckPolicy: nats.AckExplicitPolicy,
+			AckWait: cfg.AckWait, MaxDeliver: maxDeliver, FilterSubject: cfg.Topic, MaxAckPending: cfg.MaxAckPending,
 		}
+		if _, err := j.js.AddConsumer(cfg.Stream, cc); err != nil {
+			return "", fmt.Errorf("bus: consumer %s: %w", durable, err)
+		}
+		return durable, nil
+	case err != nil:
+		return "", fmt.Errorf("bus: consumer %s: %w", durable, err)
+	case info.Config.DeliverSubject != "":
+		return "", fmt.Errorf("bus: consumer %s on %s is a push consumer (made by an earlier netstages); "+
+			"remove it (nats consumer rm %s %s) and start again: its messages are delivered from the start of the "+
+			"stream, and what was already sent is not sent again", durable, cfg.Stream, cfg.Stream, durable)
+	}
+	cc := info.Config
+	cc.AckWait, cc.MaxDeliver, cc.MaxAckPending = cfg.AckWait, maxDeliver, cfg.MaxAckPending
+	if _, err := j.js.UpdateConsumer(cfg.Stream, &cc); err != nil {
+		return "", fmt.Errorf("bus: consumer %s: %w", durable, err)
 	}
 	return durable, nil
 }

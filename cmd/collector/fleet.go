@@ -34,7 +34,7 @@ type InstanceCounts struct {
 	PacketsLost uint64            `json:"packets_lost"`
 	PeersDown   uint64            `json:"peers_down"`
 	Mail        map[string]uint64 `json:"mail,omitempty"` // outcome → count
-	Last        time.Time         `json:"last"`
+	Last        time.Time         `json:"last"`           // the latest event's own time
 }
 
 // RTTStats are ping statistics, Smokeping style: loss and the spread of
@@ -167,18 +167,23 @@ func (f *Fleet) Add(s bus.Stamped) error {
 	case bus.ConnOpened:
 		in.ConnsOpened++
 		in.ConnsActive++
+		in.Last = latest(in.Last, e.At)
 	case bus.ConnClosed:
 		in.ConnsClosed++
 		in.ConnsActive--
+		in.Last = latest(in.Last, e.At)
 	case bus.ConnRefused:
 		in.Refused++
+		in.Last = latest(in.Last, e.At)
 	case bus.PacketSent:
 		in.PacketsSent++
+		in.Last = latest(in.Last, e.At)
 		t, p := f.target(e.Target, s.Instance)
 		t.all.sent++
 		p.sent++
 	case bus.PacketReceived:
 		in.PacketsRecv++
+		in.Last = latest(in.Last, e.At)
 		if e.Duplicate || e.Late {
 			return nil
 		}
@@ -188,16 +193,19 @@ func (f *Fleet) Add(s bus.Stamped) error {
 		p.add(ms)
 	case bus.PacketLost:
 		in.PacketsLost++
+		in.Last = latest(in.Last, e.At)
 		t, p := f.target(e.Target, s.Instance)
 		t.all.lost++
 		p.lost++
 	case bus.PeerDown:
 		in.PeersDown++
+		in.Last = latest(in.Last, e.At)
 	case bus.MailDone:
 		if in.Mail == nil {
 			in.Mail = map[string]uint64{}
 		}
 		in.Mail[e.Outcome]++
+		in.Last = latest(in.Last, e.At)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ import (
 type outboxOptions struct {
 	enqueue, worker, untilEmpty bool
 	busURL, stateDir, instance  string
-	natsPort                    int
+	natsPort, maxInFlight       int
 	ackWait                     time.Duration
 }
 
@@ -39,6 +39,7 @@ func addOutboxFlags(f *flag.FlagSet) *outboxOptions {
 	f.IntVar(&ob.natsPort, "nats-port", 0, "with -state-dir: the embedded server's port on 127.0.0.1 (0: any free port, printed)")
 	f.StringVar(&ob.instance, "instance", "", "this worker's name in the ledger and events (default host-pid)")
 	f.DurationVar(&ob.ackWait, "ack-wait", 2*time.Minute, "with -outbox-worker: how long a message may take before another worker gets it")
+	f.IntVar(&ob.maxInFlight, "max-in-flight", 1000, "with -outbox-worker: most messages being delivered at once over all the workers sharing the outbox\n(each worker delivers one at a time: this caps how many are busy)")
 	return ob
 }
 
@@ -59,6 +60,8 @@ func (ob *outboxOptions) prepare(o *options) error {
 		return errors.New("-outbox-worker needs -server")
 	case ob.ackWait < time.Second:
 		return errors.New("-ack-wait must be at least 1s")
+	case ob.maxInFlight < 1:
+		return errors.New("-max-in-flight must be at least 1")
 	}
 	if ob.enqueue && o.server == "" {
 		o.server = "outbox:0" // delivery is the worker's business
@@ -127,7 +130,7 @@ func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr 
 		return cmd.Failf("%v", err)
 	}
 	w, err := outbox.NewWorker(outbox.Config{JetStream: js, Server: o.server, SMTP: cfg, Name: ob.instance,
-		AckWait: ob.ackWait, Events: events, Log: log})
+		AckWait: ob.ackWait, MaxInFlight: ob.maxInFlight, Events: events, Log: log})
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}

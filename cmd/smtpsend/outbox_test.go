@@ -58,4 +58,7 @@ func TestOutboxFlagsNeedABus(t *testing.T) {
 	is.Equal(code, 2) // -enqueue without -bus or -state-dir is a usage error
 	code = Run([]string{"-outbox-worker", "-state-dir", t.TempDir()}, strings.NewReader(""), &out, &errOut)
 	is.Equal(code, 2) // a worker needs -server
+	code = Run([]string{"-outbox-worker", "-state-dir", t.TempDir(), "-server", "127.0.0.1:25", "-max-in-flight", "0"}, strings.NewReader(""), &out, &errOut)
+	is.Equal(code, 2)                                                               // nothing could ever be handed out
+	is.True(strings.Contains(errOut.String(), "-max-in-flight must be at least 1")) // and the message says so
 }

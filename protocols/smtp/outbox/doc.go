@@ -4,7 +4,7 @@
 // deliver each message with the netstages smtp client.
 //
 //	Enqueue ──publish (Nats-Msg-Id = Message-ID)──▶ stream NETSTAGES_OUTBOX, topic netstages.outbox
-//	                                                     │ durable consumer "outbox" (queue group)
+//	                                                     │ durable pull consumer "outbox" (one fetch per free worker)
 //	                                                     ▼
 //	Worker: watermill Router ─▶ PoisonQueue ─▶ deadline ─▶ Retry ─▶ handle
 //	          (5xx ──▶ netstages.outbox.dead with reason_poisoned)   │
@@ -57,7 +57,11 @@
 // is sent, and any error ends the session.
 //
 // Concurrency: a Worker handles one message at a time; run more workers
-// (processes or machines) to deliver in parallel. Enqueue, Publish and a
+// (processes or machines) to deliver in parallel. The workers share one
+// durable pull consumer and each fetches the next message only when it is
+// done with the last, so a backlog is spread over the workers that are
+// free. Config.MaxInFlight (default 1000) caps the messages being
+// delivered at once over the group. Enqueue, Publish and a
 // Worker's methods are safe for concurrent use.
 //
 // Limits: an item is at most MaxItem (1 MiB, NATS's default max payload)

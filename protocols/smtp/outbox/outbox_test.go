@@ -352,6 +352,45 @@ func TestTemporaryFailureIsRetriedAndPermanentOneIsDeadLettered(t *testing.T) {
 	is.Equal(w2.Stats(), outbox.Stats{}) // the second worker did nothing
 }
 
+// TestBacklogIsSharedByTheWorkers: messages waiting before any worker
+// starts are spread over the workers that join, not all handed to the
+// first one (each worker fetches one message at a time).
+func TestBacklogIsSharedByTheWorkers(t *testing.T) {
+	is := is.New(t)
+	s := newSink()
+	s.dataDelay = 50 * time.Millisecond // a slow server: one worker alone would need 3 s
+	f := newFixture(t, s)
+	ids := f.enqueue(t, "backlog", 60)
+	workers := make([]*outbox.Worker, 3)
+	for i := range workers {
+		w, err := outbox.NewWorker(workerConfig(f.js, f.smtp, fmt.Sprintf("w%d", i+1)))
+		is.NoErr(err)
+		workers[i] = w
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, w := range workers { // all three subscribe at about the same time
+		wg.Go(func() { is.NoErr(w.Run(ctx)) })
+	}
+	f.exactlyOnce(t, ids)
+	cancel()
+	wg.Wait()
+	var sent []uint64
+	var total uint64
+	for _, w := range workers {
+		st := w.Stats()
+		sent = append(sent, st.Sent)
+		total += st.Sent
+		is.True(st.Sent > 0) // every worker got a share of the backlog
+	}
+	t.Logf("sent per worker: %v", sent)
+	is.Equal(total, uint64(len(ids))) // and together they sent each message once
+	info, err := f.js.Conn().ConsumerInfo(outbox.Stream().Name, "outbox_netstages_outbox")
+	is.NoErr(err)
+	is.Equal(info.Config.MaxAckPending, 1000) // the default MaxInFlight, set on the group's consumer
+	is.Equal(info.Config.DeliverSubject, "")  // a pull consumer
+}
+
 func TestEnqueueRefusesMessagesWithoutMessageID(t *testing.T) {
 	is := is.New(t)
 	_, err := outbox.NewItem("a@example.org", []string{"b@example.net"}, []byte("Subject: x\r\n\r\nbody\r\n"))

@@ -26,6 +26,10 @@ type sink struct {
 	holdRcpt string        // this recipient's first RCPT waits...
 	held     chan struct{} // ...after closing held...
 	release  chan struct{} // ...until release is closed
+	// dataDelay holds every end-of-data reply this long: a server that is
+	// slow to answer (far away, or scanning), for the latency-bound
+	// benchmark.
+	dataDelay time.Duration
 }
 
 func newSink() *sink {
@@ -147,6 +151,7 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return &gosmtp.SMTPError{Code: 550, Message: "no Message-ID"}
 	}
+	time.Sleep(ss.s.dataDelay)
 	ss.s.mu.Lock()
 	ss.s.accepted[id]++
 	ss.s.mu.Unlock()

@@ -49,6 +49,11 @@ type Config struct {
 	// before giving it to another. Every delivery, retries included, ends
 	// within AckWait*3/4. Default 2 minutes.
 	AckWait time.Duration
+	// MaxInFlight bounds the messages being delivered at once over all the
+	// workers of the group (the consumer's MaxAckPending); each worker
+	// fetches one message at a time, so it caps how many workers are busy.
+	// Default 1000. The last worker started sets it for the group.
+	MaxInFlight int
 	// NakDelay is how long a message waits before it is delivered again
 	// after its retries ran out, or while another attempt holds it.
 	// Default 5 s.
@@ -88,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.NakDelay <= 0 {
 		c.NakDelay = 5 * time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 1000
 	}
 	if c.Retry.MaxRetries <= 0 {
 		c.Retry.MaxRetries = 4
@@ -179,7 +187,7 @@ func (w *Worker) wire() error {
 		return err
 	}
 	sub, err := cfg.JetStream.Subscriber(bus.SubscriberConfig{Group: cfg.Group, Stream: Stream().Name, Topic: Topic,
-		AckWait: cfg.AckWait, NakDelay: cfg.NakDelay})
+		AckWait: cfg.AckWait, NakDelay: cfg.NakDelay, MaxAckPending: cfg.MaxInFlight})
 	if err != nil {
 		_ = pub.Close()
 		return err
