@@ -40,10 +40,17 @@ type handler struct {
 	queued []Response
 	in     *actors.Input[[]Request]
 	buf    []Request // the rest of the input batch being handled
+
+	// The upstream stages' input and answers (one exchange at a time), and
+	// the pipeline's done channel, which ends a wait for them.
+	upJobs    chan *upRequest
+	upReplies chan upReply
+	stopped   <-chan struct{}
 }
 
 func newHandler(conn net.Conn, cfg Config) *handler {
-	h := &handler{cfg: cfg.WithDefaults(), conn: conn, live: map[*upConn]struct{}{}, pending: map[*body]struct{}{}}
+	h := &handler{cfg: cfg.WithDefaults(), conn: conn, live: map[*upConn]struct{}{}, pending: map[*body]struct{}{},
+		upJobs: make(chan *upRequest), upReplies: make(chan upReply, 1)}
 	h.clock = &deadlines{h: h}
 	return h
 }
@@ -130,7 +137,7 @@ func (h *handler) handle(ctx context.Context, in *actors.Input[[]Request], out *
 			}
 		}
 	}()
-	h.in, h.out = in, out
+	h.in, h.out, h.stopped = in, out, ctx.Done()
 	for {
 		r, ok := h.next()
 		switch {
