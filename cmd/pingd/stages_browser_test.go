@@ -68,6 +68,7 @@ func TestLiveStagesInChromium(t *testing.T) {
 	resp.Body.Close()
 	is.True(strings.Contains(body.String(), `"name": "handler"`)) // naming the stages
 
+	page.Close()
 	cancel()
 	is.Equal(<-code, 0) // pingd stops cleanly, status listener too
 }

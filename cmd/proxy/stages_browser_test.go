@@ -45,5 +45,6 @@ func TestLiveStagesInChromium(t *testing.T) {
 	page.WaitIn("writer", 2)                      // both answered (the page refreshes itself)
 	page.WaitIn("response parser", 1)             // the miss's response head went through the upstream side
 	is.Equal(page.In("origin writer"), uint64(1)) // and only the miss: the hit stayed in the handler's cache
+	page.Close()
 	d.stop(t)
 }

@@ -79,6 +79,7 @@ func TestOutboxWorkerLiveStagesInChromium(t *testing.T) {
 	}
 	is.Equal(b.Count(), 1) // the message arrived
 
+	page.Close()
 	is.NoErr(worker.Process.Signal(syscall.SIGTERM)) // stop the worker
 	is.NoErr(worker.Wait())                          // it exits cleanly
 	is.True(strings.Contains(stdout.String(), "1 sent"))

@@ -7,7 +7,7 @@
 //	  framer["framer<br/>requests; streamed body pieces; raw after CONNECT"] -- "[]proxy.Inbound (buf 4)" --> parser
 //	  parser["parser<br/>-allow, target, CONNECT port"] -- "[]proxy.Request (buf 4)" --> handler
 //	  handler["handler<br/>cache · origin exchange · tunnel"] -- "[]proxy.Response (buf 4)" --> writer["writer<br/>heads; bodies and tunnels copied socket to socket"]
-//	  handler -. "miss, revalidation, forward (one at a time)" .-> misses
+//	  handler -. "Send: miss, revalidation, forward" .-> misses
 //	  misses -- "direct call" --> owriter["origin writer"] -- "direct call" --> oreader["origin reader"]
 //	  oreader -- "direct call" --> rframer["response framer"] -- "direct call" --> rparser["response parser"]
 //	  rparser -- "direct call" --> tohandler["to handler"] -. "response head" .-> handler
@@ -16,19 +16,22 @@
 //
 // Both sides are one pipeline per client connection, with the cache
 // between them in the handler. The client side is five stages in their
-// own goroutines. The upstream side ("misses" to "to handler") is six
-// step stages fused into one goroutine: the handler hands it each
-// exchange with an origin (a miss, a revalidation, a forwarded request,
-// the head and pieces of a streamed upload) on a channel and waits for the
-// answer, so the origin writer writes the request to a keep-alive origin
-// connection from the Pool, the origin reader and response framer read and
-// cut the response head (skipping 1xx), the response parser parses it, and
-// "to handler" hands it back. The body does not pass through the stages:
-// the client side's writer copies it from the origin socket to the client
-// socket. The two arrows between the sides are that channel and its
-// answer, not actors streams, so Graph draws the sides as two chains.
-// Tunnel bytes (CONNECT) also go socket to socket, by the handler one way
-// and the writer the other.
+// own goroutines. The upstream side ("misses" to "to handler") is six step
+// stages: the five after "misses" are fused into it, and "misses" hands its
+// output to the handler, so each exchange with an origin (a miss, a
+// revalidation, a forwarded request, the head and pieces of a streamed
+// upload) is the handler's Send, which runs them as direct calls in the
+// handler's goroutine: no hand-off, as when the handler did the I/O
+// itself. The origin writer writes the request to a keep-alive origin
+// connection from the Pool; the origin reader and response framer read
+// and cut the response head (skipping 1xx); the response parser parses it;
+// "to handler" answers. The "misses" goroutine only holds the door open
+// until the pipeline ends. The body does not pass through the stages: the
+// client side's writer copies it from the origin socket to the client
+// socket. The handler's Send is not an actors stream from the handler, so
+// Graph draws the two sides as two chains; the dotted arrows above are
+// that call and its answer. Tunnel bytes (CONNECT) also go socket to
+// socket, by the handler one way and the writer the other.
 //
 // Requests: absolute-form ("GET http://host:port/path", as curl -x and
 // browsers send it), path-form ("GET /http://host:port/path", for clients

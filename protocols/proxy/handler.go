@@ -41,16 +41,18 @@ type handler struct {
 	in     *actors.Input[[]Request]
 	buf    []Request // the rest of the input batch being handled
 
-	// The upstream stages' input and answers (one exchange at a time), and
-	// the pipeline's done channel, which ends a wait for them.
-	upJobs    chan *upRequest
-	upReplies chan upReply
-	stopped   <-chan struct{}
+	// The upstream side's door (upside.go): the "misses" stage's output,
+	// handed over once on upDoor; handled is closed when the handler stage
+	// returns; stopped is the pipeline's done channel.
+	upDoor  chan *actors.Output[*upRequest]
+	upOut   *actors.Output[*upRequest]
+	handled chan struct{}
+	stopped <-chan struct{}
 }
 
 func newHandler(conn net.Conn, cfg Config) *handler {
 	h := &handler{cfg: cfg.WithDefaults(), conn: conn, live: map[*upConn]struct{}{}, pending: map[*body]struct{}{},
-		upJobs: make(chan *upRequest), upReplies: make(chan upReply, 1)}
+		upDoor: make(chan *actors.Output[*upRequest], 1), handled: make(chan struct{})}
 	h.clock = &deadlines{h: h}
 	return h
 }
@@ -130,6 +132,7 @@ type Response struct {
 
 // handle is the handler stage: one response per request, in order.
 func (h *handler) handle(ctx context.Context, in *actors.Input[[]Request], out *actors.Output[[]Response]) error {
+	defer close(h.handled) // the upstream door may close now
 	defer func() {
 		if h.tunnel != nil {
 			if cw, ok := h.tunnel.Conn.(transport.CloseWriter); ok {

@@ -19,8 +19,12 @@ import (
 // their answer; they write the request to a pooled origin connection and
 // read its response head back. The body is not read here: the client
 // side's writer relays it from the origin socket (splice), so nothing but
-// the head passes through the stages. All five are step stages fused into
-// the "misses" goroutine: an exchange costs one hand-off there and one back.
+// the head passes through the stages. The five after "misses" are step
+// stages fused into it, and "misses" hands its output to the handler, so the
+// handler's Send runs them as direct calls in its own goroutine: an
+// exchange costs no goroutine hand-off, as when the handler did the I/O
+// itself. The "misses" goroutine only holds the door: it gives its output
+// to the handler and waits for the pipeline's end and the handler's return.
 //
 //	misses → origin writer → origin reader → response framer → response parser → to handler
 
@@ -34,12 +38,12 @@ type upRequest struct {
 	read        bool   // read the final response head after writing
 	method      string // the request's method (a HEAD response has no body)
 	requestTime time.Time
-	reply       chan<- upReply // capacity 1: delivering never blocks
 
-	head     []byte // the response head being cut (framer)
-	consumed int    // response bytes the framer has taken
-	got      int    // response bytes seen (0: the origin answered nothing)
-	finished bool   // the reply has been delivered
+	head     []byte  // the response head being cut (framer)
+	consumed int     // response bytes the framer has taken
+	got      int     // response bytes seen (0: the origin answered nothing)
+	finished bool    // the reply has been delivered
+	rep      upReply // the reply
 }
 
 // upReply is the upstream stages' answer to one upRequest: the exchange
@@ -58,7 +62,7 @@ func (r *upRequest) deliver(rep upReply) {
 	}
 	r.finished = true
 	rep.got = r.got
-	r.reply <- rep
+	r.rep = rep
 }
 
 // fail answers with a read failure, as the origin's response error.
@@ -107,37 +111,34 @@ func (h *handler) wireUpstream(p *actors.Pipeline) {
 		resps, h.replyUpstream, nil, actors.Fused)
 }
 
-// upstream hands r to the upstream stages and waits for their answer. The
-// caller has set the connection's deadlines, so the stages cannot block
-// past them; if the pipeline stops, its interrupt closes the connection.
+// upstream hands r to the upstream stages and returns their answer. They
+// run in this goroutine (see the top of this file); the caller has set the
+// connection's deadlines, so they cannot block past them, and if the
+// pipeline stops, its interrupt closes the connection.
 func (h *handler) upstream(r *upRequest) upReply {
-	r.reply = h.upReplies
-	select {
-	case h.upJobs <- r:
-	case <-h.stopped:
-		return upReply{err: net.ErrClosed}
-	}
-	select {
-	case rep := <-h.upReplies:
-		return rep
-	case <-h.stopped:
-		return upReply{err: net.ErrClosed}
-	}
-}
-
-// upstreamJobs is the "misses" source: the handler's exchanges, one at a time.
-func (h *handler) upstreamJobs(ctx context.Context, out *actors.Output[*upRequest]) error {
-	for {
+	if h.upOut == nil {
 		select {
-		case r := <-h.upJobs:
-			if !out.Send(r) {
-				r.deliver(upReply{err: net.ErrClosed})
-				return nil
-			}
-		case <-ctx.Done():
-			return nil
+		case h.upOut = <-h.upDoor:
+		case <-h.stopped:
+			return upReply{err: net.ErrClosed}
 		}
 	}
+	h.upOut.Send(r)
+	if !r.finished {
+		return upReply{err: net.ErrClosed} // the pipeline is stopping
+	}
+	return r.rep
+}
+
+// upstreamJobs is the "misses" source: it gives its output to the handler,
+// whose Send runs the fused upstream stages, then waits until the pipeline
+// stops and the handler has returned, so that no Send can come after the
+// runtime has ended the fused stages.
+func (h *handler) upstreamJobs(ctx context.Context, out *actors.Output[*upRequest]) error {
+	h.upDoor <- out
+	<-ctx.Done()
+	<-h.handled
+	return nil
 }
 
 // writeUpstream is the origin writer: the request (or a body piece) goes

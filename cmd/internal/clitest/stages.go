@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 
 // StagesPage is a server's /debug/stages page open in headless Chromium.
 type StagesPage struct {
-	t   testing.TB
-	tab context.Context
+	t     testing.TB
+	tab   context.Context
+	close func()
 }
 
 // OpenStages starts headless Chromium, opens url (a /debug/stages page) and
@@ -34,16 +36,21 @@ func OpenStages(t testing.TB, url, stage string) *StagesPage {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	tab, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
+	p := &StagesPage{t: t, tab: tab, close: sync.OnceFunc(func() {
 		cancelTab()
 		cancelAlloc()
 		cancel()
-	})
+	})}
+	t.Cleanup(p.Close)
 	if err := chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitVisible(rowSelector(stage))); err != nil {
 		t.Fatalf("open %s in chromium: %v", url, err)
 	}
-	return &StagesPage{t: t, tab: tab}
+	return p
 }
+
+// Close stops the browser (the test's cleanup does it too): call it before
+// stopping the server, so that the page's refreshes stop first.
+func (p *StagesPage) Close() { p.close() }
 
 func rowSelector(stage string) string {
 	q, _ := json.Marshal(stage)
