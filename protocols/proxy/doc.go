@@ -81,6 +81,9 @@
 // shut (CloseWrite) and the pipeline ends once both halves are done.
 //
 // Channels: created and closed by the actors runtime; no stage closes one.
+// Two of the proxy's own: the "misses" stage hands its output to the
+// handler once on a one-slot channel (never closed), and the handler stage
+// closes "handled" when it returns, which lets "misses" return.
 // The pipeline's interrupt closes the client connection and every origin
 // connection the connection is using, so blocked reads and writes return.
 // The cleanup Wire returns gives back origin connections and collapsed

@@ -30,7 +30,8 @@ import (
 
 // upRequest is one job for the upstream stages: bytes to write to an
 // origin connection and, when read is set, the response head to read back.
-// The handler makes it and waits; the stages deliver exactly one upReply.
+// The handler makes it and Sends it into "misses"; before Send returns, the
+// stage that finishes it has delivered exactly one upReply (in rep).
 type upRequest struct {
 	conn        *upConn
 	data        []byte // written first (request head and body, or a body piece)
