@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -18,15 +20,17 @@ import (
 
 	"netstages/actors"
 	"netstages/actors/bus"
+	"netstages/actors/graphview"
 	"netstages/cmd/internal/cli"
 	"netstages/protocols/ping"
 	"netstages/transport"
 )
 
 // Run is pingd's whole life; ctx ending acts like SIGTERM, and ready, if not
-// nil, receives the listening address (tests use both).
+// nil, receives the listening address, then the status listener's address
+// when -status-addr is set (tests use both).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) int {
-	cmd := cli.New("pingd", "[-addr 127.0.0.1:12000] [-loss 0] [-delay 0] [-jitter 0] [-seed N] [-echo upper|same] [-heartbeat-timeout 0] [-fused] [-v]",
+	cmd := cli.New("pingd", "[-addr 127.0.0.1:12000] [-loss 0] [-delay 0] [-jitter 0] [-seed N] [-echo upper|same] [-heartbeat-timeout 0] [-status-addr ADDR] [-fused] [-v]",
 		"UDP ping server: echoes every datagram that begins with 'Ping ', like the textbook's\nPython server, with optional seeded loss, delay and jitter, and heartbeat tracking.", stderr)
 	addr := cmd.Flags.String("addr", "127.0.0.1:12000", "listen address (UDP)")
 	loss := cmd.Flags.Float64("loss", 0, "fraction of requests to drop, 0 to 1 (the textbook server drops 4 in 11)")
@@ -36,6 +40,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	echoMode := cmd.Flags.String("echo", ping.EchoUpper, "echo 'upper' (upper-cased, like the textbook) or 'same' (unchanged)")
 	hbTimeout := cmd.Flags.Duration("heartbeat-timeout", 0, "track heartbeat clients (ping -heartbeat); report one down after this much silence (0: off)")
 	fused := cmd.Flags.Bool("fused", true, "run parser, handler and writer in the reader's goroutine: one goroutine, no hand-off per datagram;\n-fused=false gives each stage its own goroutine (same graph)")
+	statusAddr := cmd.Flags.String("status-addr", "", "serve the live stage view on this address at /debug/stages (HTML page, ?format=json, ?format=svg); off when empty")
 	busFlags := cmd.BusFlags() // -bus mem|nats://HOST:PORT, -instance (issue 10)
 	if code, done := cmd.Parse(args); done {
 		return code
@@ -43,7 +48,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err := busFlags.Check(); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	if err := cmd.CheckServerArgs([]cli.AddrFlag{{Name: "addr", Value: *addr}}); err != nil {
+	if err := cmd.CheckServerArgs([]cli.AddrFlag{{Name: "addr", Value: *addr},
+		{Name: "status-addr", Value: *statusAddr, Optional: true}}); err != nil {
 		return cmd.Usagef("%v", err)
 	}
 	seedSet := false
@@ -65,19 +71,36 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
-	srv, err := ping.NewServer(pc, cfg, actors.NewMeter())
+	meter := actors.NewMeter()
+	srv, err := ping.NewServer(pc, cfg, meter)
 	if err != nil {
 		pc.Close()
 		return cmd.Failf("%v", err)
 	}
+	var statusLn net.Listener
+	if *statusAddr != "" {
+		if statusLn, err = net.Listen("tcp", *statusAddr); err != nil {
+			srv.Stop()
+			return cmd.Failf("-status-addr: %v", err)
+		}
+	}
 	fmt.Fprintf(stdout, "pingd: serving UDP ping on %s (echo %s, loss %g, delay %v±%v, seed %d; try: go run ./cmd/ping %s)\n",
 		pc.LocalAddr(), *echoMode, *loss, *delay, *jitter, *seed, pc.LocalAddr())
+	if statusLn != nil {
+		fmt.Fprintf(stdout, "pingd: live stages on http://%s/debug/stages\n", statusLn.Addr())
+	}
 	if ready != nil {
 		ready <- pc.LocalAddr().String()
+		if statusLn != nil {
+			ready <- statusLn.Addr().String()
+		}
 	}
 	peers, err := newPeerCounter(events)
 	if err != nil {
 		srv.Stop()
+		if statusLn != nil {
+			statusLn.Close()
+		}
 		return cmd.Failf("%v", err)
 	}
 
@@ -101,6 +124,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	})
 	// Peer counter: counts PeerDown/PeerBack events; ends when the bus closes.
 	g.Add(peers.run, func(error) {})
+	// Status listener (-status-addr): the live stage view of the server's
+	// pipeline. Closed once the server has stopped, so the last counts can
+	// still be read; it only reads the meter.
+	if statusLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /debug/stages", graphview.Handler(graphview.View{Title: "pingd", Meter: meter, Graph: srv.Graph()}))
+		g.Add(cli.HTTPActor(statusLn, mux, served))
+	}
 	err = g.Run()
 	c := srv.Counts()
 	fmt.Fprintf(stdout, "pingd: stopped; %d datagrams, %d echoed, %d dropped (-loss), %d malformed, %d delayed (%d dropped: delay queue full); %d clients went down, %d came back\n",

@@ -136,13 +136,22 @@ func TestProxyCommandEndToEnd(t *testing.T) {
 	is.NoErr(err)
 	var st struct {
 		Pipelines []struct {
-			Graph struct{ Nodes []struct{ Name string } }
+			Graph  struct{ Nodes []struct{ Name string } }
+			Stages []struct {
+				Name string
+				In   uint64
+			}
 		}
 	}
 	is.NoErr(json.NewDecoder(resp.Body).Decode(&st)) // the live view as JSON
 	resp.Body.Close()
-	is.Equal(len(st.Pipelines), 1)                // one kind of pipeline
-	is.Equal(len(st.Pipelines[0].Graph.Nodes), 5) // reader framer parser handler writer
+	is.Equal(len(st.Pipelines), 1)                 // one kind of pipeline
+	is.Equal(len(st.Pipelines[0].Graph.Nodes), 11) // client side (5 stages) and upstream side (6)
+	for _, s := range st.Pipelines[0].Stages {
+		if s.Name == "origin writer" || s.Name == "response parser" {
+			is.Equal(s.In, uint64(1)) // the miss went through the upstream stages, the hit did not
+		}
+	}
 
 	d.stop(t)
 	log, err := os.ReadFile(logPath)

@@ -14,5 +14,8 @@
 // printed), 2 bad usage.
 //
 // Its run group has two actors: the signal handler and the sender (one
-// session, one message, QUIT).
+// session, one message, QUIT). The -outbox-worker run (outbox.go) is
+// long-running; its -status-addr serves the live stage view of its SMTP
+// sessions (one pipeline per delivery, all counted in one meter) at
+// /debug/stages.
 package main

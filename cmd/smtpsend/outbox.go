@@ -6,15 +6,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"syscall"
 	"time"
 
 	"github.com/oklog/run"
 
+	"netstages/actors"
 	"netstages/actors/bus"
 	"netstages/actors/bus/embedded"
+	"netstages/actors/graphview"
 	"netstages/cmd/internal/cli"
+	"netstages/protocols/smtp"
 	"netstages/protocols/smtp/outbox"
 )
 
@@ -24,6 +29,7 @@ import (
 type outboxOptions struct {
 	enqueue, worker, untilEmpty bool
 	busURL, stateDir, instance  string
+	statusAddr                  string
 	natsPort, maxInFlight       int
 	ackWait                     time.Duration
 }
@@ -38,6 +44,7 @@ func addOutboxFlags(f *flag.FlagSet) *outboxOptions {
 	f.StringVar(&ob.stateDir, "state-dir", "", "run an embedded NATS JetStream server with its files in this directory (when -bus is not given)")
 	f.IntVar(&ob.natsPort, "nats-port", 0, "with -state-dir: the embedded server's port on 127.0.0.1 (0: any free port, printed)")
 	f.StringVar(&ob.instance, "instance", "", "this worker's name in the ledger and events (default host-pid)")
+	f.StringVar(&ob.statusAddr, "status-addr", "", "with -outbox-worker: serve the live stage view of its SMTP sessions on this address at /debug/stages (HTML, ?format=json)")
 	f.DurationVar(&ob.ackWait, "ack-wait", 2*time.Minute, "with -outbox-worker: how long a message may take before another worker gets it")
 	f.IntVar(&ob.maxInFlight, "max-in-flight", 1000, "with -outbox-worker: most messages being delivered at once over all the workers sharing the outbox\n(each worker delivers one at a time: this caps how many are busy)")
 	return ob
@@ -62,6 +69,13 @@ func (ob *outboxOptions) prepare(o *options) error {
 		return errors.New("-ack-wait must be at least 1s")
 	case ob.maxInFlight < 1:
 		return errors.New("-max-in-flight must be at least 1")
+	case ob.statusAddr != "" && !ob.worker:
+		return errors.New("-status-addr goes with -outbox-worker")
+	}
+	if ob.statusAddr != "" {
+		if err := cli.ListenAddr(ob.statusAddr); err != nil {
+			return fmt.Errorf("-status-addr: %w", err)
+		}
 	}
 	if ob.enqueue && o.server == "" {
 		o.server = "outbox:0" // delivery is the worker's business
@@ -119,6 +133,14 @@ func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr 
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
+	cfg.Meter = actors.NewMeter() // every session's stages, for -status-addr
+	var statusLn net.Listener
+	if ob.statusAddr != "" {
+		if statusLn, err = net.Listen("tcp", ob.statusAddr); err != nil {
+			return cmd.Failf("-status-addr: %v", err)
+		}
+		defer statusLn.Close()
+	}
 	js, url, closeJS, err := ob.connect(cmd, stderr)
 	if err != nil {
 		return cmd.Failf("%v", err)
@@ -135,6 +157,9 @@ func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr 
 		return cmd.Failf("%v", err)
 	}
 	fmt.Fprintf(stderr, "smtpsend: outbox worker delivering to %s\n", o.server)
+	if statusLn != nil {
+		fmt.Fprintf(stderr, "smtpsend: live stages on http://%s/debug/stages\n", statusLn.Addr())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var g run.Group
@@ -147,6 +172,15 @@ func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr 
 	g.Add(func() error { defer close(worked); return w.Run(workerCtx) }, func(error) { stopWorker() })
 	// Events: MailDone per outcome; closed after the worker has stopped.
 	g.Add(func() error { return events.Run(ctx) }, func(error) { <-worked; events.Close() })
+	// Status listener (-status-addr): the live stage view of the worker's
+	// SMTP sessions (one pipeline per delivery). Closed once the worker has
+	// stopped, so the last counts can still be read; it only reads the meter.
+	if statusLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /debug/stages", graphview.Handler(graphview.View{Title: "smtpsend outbox worker: SMTP sessions",
+			Meter: cfg.Meter, Graph: smtp.Graph()}))
+		g.Add(cli.HTTPActor(statusLn, mux, worked))
+	}
 	// -until-empty: ends the group once the outbox has nothing left.
 	if ob.untilEmpty {
 		g.Add(func() error { return untilEmpty(ctx, w) }, func(error) { cancel() })

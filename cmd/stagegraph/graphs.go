@@ -35,7 +35,7 @@ func entries() []entry {
 	return []entry{
 		{"echo", "the reference pipeline: an echo server connection", "protocols/echo: echo.Graph", echoGraphs},
 		{"http", "one httpd connection (static files)", "protocols/httpd: (*httpd.Server).Graph", httpGraphs},
-		{"proxy", "the client side of one proxy connection", "protocols/proxy: proxy.Graph", proxyGraphs},
+		{"proxy", "one proxy connection: client side and upstream side, the cache between", "protocols/proxy: proxy.Graph", proxyGraphs},
 		{"ping", "the ping client", "protocols/ping: (*ping.Client).Graph", pingGraphs},
 		{"pingd", "the ping server", "protocols/ping: (*ping.Server).Graph", pingdGraphs},
 		{"smtp", "the SMTP client session", "protocols/smtp: smtp.Graph", smtpGraphs},
@@ -68,7 +68,7 @@ func httpGraphs(fused bool) ([]graphview.Pipeline, error) {
 }
 
 func proxyGraphs(bool) ([]graphview.Pipeline, error) {
-	return []graphview.Pipeline{{Title: "proxy (client side)", Graph: proxy.Graph()}}, nil
+	return []graphview.Pipeline{{Title: "proxy connection: client side (reader … writer), upstream side (misses … to handler)", Graph: proxy.Graph()}}, nil
 }
 
 func smtpGraphs(bool) ([]graphview.Pipeline, error) { return one(smtp.Graph()), nil }

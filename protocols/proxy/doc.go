@@ -7,8 +7,31 @@
 //	  framer["framer<br/>requests; streamed body pieces; raw after CONNECT"] -- "[]proxy.Inbound (buf 4)" --> parser
 //	  parser["parser<br/>-allow, target, CONNECT port"] -- "[]proxy.Request (buf 4)" --> handler
 //	  handler["handler<br/>cache · origin exchange · tunnel"] -- "[]proxy.Response (buf 4)" --> writer["writer<br/>heads; bodies and tunnels copied socket to socket"]
-//	  handler <-. "pool: keep-alive origin conns" .-> origin[(origin)]
+//	  handler -. "Send: miss, revalidation, forward" .-> misses
+//	  misses -- "direct call" --> owriter["origin writer"] -- "direct call" --> oreader["origin reader"]
+//	  oreader -- "direct call" --> rframer["response framer"] -- "direct call" --> rparser["response parser"]
+//	  rparser -- "direct call" --> tohandler["to handler"] -. "response head" .-> handler
+//	  owriter -. "request" .-> origin[(origin, pooled conn)] -. "response head" .-> oreader
 //	  origin -. "body bytes (splice)" .-> writer
+//
+// Both sides are one pipeline per client connection, with the cache
+// between them in the handler. The client side is five stages in their
+// own goroutines. The upstream side ("misses" to "to handler") is six step
+// stages: the five after "misses" are fused into it, and "misses" hands its
+// output to the handler, so each exchange with an origin (a miss, a
+// revalidation, a forwarded request, the head and pieces of a streamed
+// upload) is the handler's Send, which runs them as direct calls in the
+// handler's goroutine: no hand-off, as when the handler did the I/O
+// itself. The origin writer writes the request to a keep-alive origin
+// connection from the Pool; the origin reader and response framer read
+// and cut the response head (skipping 1xx); the response parser parses it;
+// "to handler" answers. The "misses" goroutine only holds the door open
+// until the pipeline ends. The body does not pass through the stages: the
+// client side's writer copies it from the origin socket to the client
+// socket. The handler's Send is not an actors stream from the handler, so
+// Graph draws the two sides as two chains; the dotted arrows above are
+// that call and its answer. Tunnel bytes (CONNECT) also go socket to
+// socket, by the handler one way and the writer the other.
 //
 // Requests: absolute-form ("GET http://host:port/path", as curl -x and
 // browsers send it), path-form ("GET /http://host:port/path", for clients
@@ -58,6 +81,9 @@
 // shut (CloseWrite) and the pipeline ends once both halves are done.
 //
 // Channels: created and closed by the actors runtime; no stage closes one.
+// Two of the proxy's own: the "misses" stage hands its output to the
+// handler once on a one-slot channel (never closed), and the handler stage
+// closes "handled" when it returns, which lets "misses" return.
 // The pipeline's interrupt closes the client connection and every origin
 // connection the connection is using, so blocked reads and writes return.
 // The cleanup Wire returns gives back origin connections and collapsed

@@ -40,10 +40,19 @@ type handler struct {
 	queued []Response
 	in     *actors.Input[[]Request]
 	buf    []Request // the rest of the input batch being handled
+
+	// The upstream side's door (upside.go): the "misses" stage's output,
+	// handed over once on upDoor; handled is closed when the handler stage
+	// returns; stopped is the pipeline's done channel.
+	upDoor  chan *actors.Output[*upRequest]
+	upOut   *actors.Output[*upRequest]
+	handled chan struct{}
+	stopped <-chan struct{}
 }
 
 func newHandler(conn net.Conn, cfg Config) *handler {
-	h := &handler{cfg: cfg.WithDefaults(), conn: conn, live: map[*upConn]struct{}{}, pending: map[*body]struct{}{}}
+	h := &handler{cfg: cfg.WithDefaults(), conn: conn, live: map[*upConn]struct{}{}, pending: map[*body]struct{}{},
+		upDoor: make(chan *actors.Output[*upRequest], 1), handled: make(chan struct{})}
 	h.clock = &deadlines{h: h}
 	return h
 }
@@ -123,6 +132,7 @@ type Response struct {
 
 // handle is the handler stage: one response per request, in order.
 func (h *handler) handle(ctx context.Context, in *actors.Input[[]Request], out *actors.Output[[]Response]) error {
+	defer close(h.handled) // the upstream door may close now
 	defer func() {
 		if h.tunnel != nil {
 			if cw, ok := h.tunnel.Conn.(transport.CloseWriter); ok {
@@ -130,7 +140,7 @@ func (h *handler) handle(ctx context.Context, in *actors.Input[[]Request], out *
 			}
 		}
 	}()
-	h.in, h.out = in, out
+	h.in, h.out, h.stopped = in, out, ctx.Done()
 	for {
 		r, ok := h.next()
 		switch {

@@ -91,6 +91,17 @@ func TestOverMemUnderSynctest(t *testing.T) {
 		is.Equal(body, "hello /page")
 		is.Equal(count.Load(), int64(2)) // one conditional request
 		is.Equal(cfg.Stats.Revalidated.Load(), uint64(1))
+		// Both sides were counted: two exchanges went through the upstream
+		// stages (the miss and the revalidation), the hit did not.
+		counts := map[string]actors.StageCount{}
+		for _, s := range meter.Snapshot().Stages {
+			counts[s.Name] = s
+		}
+		is.Equal(counts["handler"].In, uint64(3)) // three requests (one batch each)
+		is.Equal(counts["misses"].Out, uint64(2)) // two exchanges went upstream
+		for _, name := range []string{"origin writer", "origin reader", "response framer", "response parser", "to handler"} {
+			is.Equal(counts[name].In, uint64(2)) // each stage saw both
+		}
 
 		c.Close()
 		srv.Shutdown()
@@ -102,12 +113,20 @@ func TestOverMemUnderSynctest(t *testing.T) {
 	})
 }
 
-func TestGraphIsTheFiveStages(t *testing.T) {
+// TestGraphHasBothSides checks the picture: the client side's five stages
+// and the upstream side's six, each a chain, the upstream one fused (one
+// goroutine, direct calls).
+func TestGraphHasBothSides(t *testing.T) {
 	is := is.New(t)
 	g := proxy.Graph()
-	var names []string
+	var names, edges []string
 	for _, n := range g.Nodes {
 		names = append(names, n.Name)
 	}
-	is.Equal(fmt.Sprint(names), "[reader framer parser handler writer]")
+	for _, e := range g.Edges {
+		edges = append(edges, fmt.Sprintf("%s->%s:%d", e.From, e.To, e.Buffer))
+	}
+	is.Equal(fmt.Sprint(names), "[reader framer parser handler writer misses origin writer origin reader response framer response parser to handler]") // client side, then upstream side
+	is.Equal(fmt.Sprint(edges), "[reader->framer:4 framer->parser:4 parser->handler:4 handler->writer:4 "+
+		"misses->origin writer:-1 origin writer->origin reader:-1 origin reader->response framer:-1 response framer->response parser:-1 response parser->to handler:-1]") // two chains; the upstream one fused
 }

@@ -162,6 +162,7 @@ func Wire(conn net.Conn, cfg Config, meter *actors.Meter) (*actors.Pipeline, fun
 		reqs, h.handle, channelBuffer)
 	actors.Sink(p, actors.Spec{Name: "writer", Role: actors.RoleWriter, Does: "writes heads, relays bodies and tunnels"},
 		resps, h.write)
+	h.wireUpstream(p)
 	return p, h.abortPending
 }
 

@@ -44,7 +44,7 @@ func TestStatusHandlerLiveView(t *testing.T) {
 	is.Equal(len(st.Pipelines), 1)                  // one kind of pipeline
 	is.Equal(st.Pipelines[0].Title, "proxy")
 	is.Equal(st.Pipelines[0].Graph.Nodes, want.Nodes) // before any connection: the proxy's shape
-	is.Equal(len(st.Pipelines[0].Stages), 5)          // with a count per stage
+	is.Equal(len(st.Pipelines[0].Stages), 11)         // with a count per stage, both sides
 
 	page := statusGet(h, "/debug/stages", "text/html")
 	is.Equal(page.Header().Get("Content-Type"), "text/html; charset=utf-8") // a browser gets the page

@@ -32,28 +32,6 @@ func newUpConn(c net.Conn, addr string) *upConn {
 // errHeadTooLarge is an origin response head over the limit.
 var errHeadTooLarge = errors.New("response head too large")
 
-// readHead reads one response head up to and without its empty line.
-// n is how many bytes were read (0 means the origin sent nothing).
-func (u *upConn) readHead(maxBytes int) (head []byte, n int, err error) {
-	for {
-		line, err := u.br.ReadSlice('\n')
-		n += len(line)
-		if err == bufio.ErrBufferFull || len(head)+len(line) > maxBytes {
-			return nil, n, errHeadTooLarge
-		}
-		if err != nil {
-			return nil, n, err
-		}
-		if len(head) > 0 && (len(line) == 1 || len(line) == 2 && line[0] == '\r') {
-			return head, n, nil
-		}
-		if len(head) == 0 && (len(line) == 1 || len(line) == 2 && line[0] == '\r') {
-			continue // stray empty line before a status line
-		}
-		head = append(head, line...)
-	}
-}
-
 // upstreamError is a failed exchange with an origin, with the status the
 // client gets: 502, or 504 for a timeout.
 type upstreamError struct {
@@ -155,41 +133,25 @@ func (h *handler) try(ctx context.Context, u *upConn, o *outbound) (x *exchange,
 	defer stop()
 	deadline, _ := ctx.Deadline()
 	u.SetDeadline(deadline)
-	requestTime := h.cfg.Now()
-	buf := o.appendRequest(make([]byte, 0, 512+len(o.body)))
-	if _, err := u.Write(buf); err != nil {
-		h.drop(u)
-		return nil, 0, fmt.Errorf("send to %s: %w", u.addr, err)
-	}
-	return h.receive(u, o.method, requestTime)
+	return h.receive(u, o.method, h.cfg.Now(), o.appendRequest(make([]byte, 0, 512+len(o.body))))
 }
 
-// receive reads the final response head; got counts the bytes that came.
-// The caller has set u's deadline.
-func (h *handler) receive(u *upConn, method string, requestTime time.Time) (x *exchange, got int, err error) {
-	x = &exchange{conn: u, requestTime: requestTime}
-	for {
-		head, n, err := u.readHead(h.cfg.Limits.MaxHeaderBytes)
-		got += n
-		if err != nil {
-			h.drop(u)
-			if errors.Is(err, io.EOF) && got == 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, got, fmt.Errorf("response from %s: %w", u.addr, err)
-		}
-		resp, err := wire.ParseResponseHead(head, h.cfg.Limits, method)
-		if err != nil {
-			h.drop(u)
-			return nil, got, &upstreamError{status: wire.StatusBadGateway, err: fmt.Errorf("response from %s: %w", u.addr, err)}
-		}
-		if resp.Informational() {
-			continue // 100 Continue and friends: wait for the final response
-		}
-		x.resp, x.responseTime = resp, h.cfg.Now()
-		u.SetDeadline(time.Time{})
-		return x, got, nil
+// receive has the upstream stages write data (the request, or nothing if
+// it has been sent) and read the final response head; got counts the
+// response bytes that came. The caller has set u's deadline.
+func (h *handler) receive(u *upConn, method string, requestTime time.Time, data []byte) (x *exchange, got int, err error) {
+	rep := h.upstream(&upRequest{conn: u, data: data, op: "send to", read: true, method: method, requestTime: requestTime})
+	if rep.err != nil {
+		h.drop(u)
+		return nil, rep.got, rep.err
 	}
+	u.SetDeadline(time.Time{})
+	return rep.x, rep.got, nil
+}
+
+// send has the origin writer write data to u, without waiting for a response.
+func (h *handler) send(u *upConn, data []byte, op string) error {
+	return h.upstream(&upRequest{conn: u, data: data, op: op}).err
 }
 
 func idempotent(method string) bool {
@@ -443,7 +405,7 @@ func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
 		u = newUpConn(c, o.target.Addr())
 		h.track(u)
 		u.SetWriteDeadline(h.cfg.Now().Add(h.cfg.UpstreamTimeout))
-		_, err = u.Write(o.appendRequest(make([]byte, 0, 512)))
+		err = h.send(u, o.appendRequest(make([]byte, 0, 512)), "send to")
 	} else {
 		err = fmt.Errorf("connect to %s: %w", o.target.Addr(), err)
 	}
@@ -471,9 +433,7 @@ func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
 		}
 		if err == nil {
 			u.SetWriteDeadline(h.cfg.Now().Add(h.cfg.UpstreamTimeout))
-			if _, werr := u.Write(piece.Body); werr != nil {
-				err = fmt.Errorf("send body to %s: %w", u.addr, werr)
-			}
+			err = h.send(u, piece.Body, "send body to")
 		}
 		if piece.BodyEnd {
 			break
@@ -491,7 +451,7 @@ func (h *handler) forwardStreamed(ctx context.Context, r Request) Response {
 	defer stop()
 	deadline, _ := ctx.Deadline()
 	u.SetDeadline(deadline)
-	x, _, err := h.receive(u, o.method, requestTime)
+	x, _, err := h.receive(u, o.method, requestTime, nil)
 	if err != nil {
 		return h.upstreamFailed(r, err)
 	}
