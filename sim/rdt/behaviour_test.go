@@ -180,3 +180,34 @@ func TestStopAndWaitUtilisationMatchesTheory(t *testing.T) {
 		is.True(math.Abs(got-want)/want < 0.05) // within 5% of theory
 	})
 }
+
+// goBackNUnderLoss sends 100 KiB each way with go-back-N (window 32) over
+// 5 % loss and returns how long it took and the client's largest RTO.
+func goBackNUnderLoss(t *testing.T, noTimestamps bool) (took, maxRTO time.Duration) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		f := sim.Faults{Latency: 10 * time.Millisecond, Loss: 0.05}
+		w := newWorld(t, 1, rdt.Config{ARQ: rdt.GoBackN, Window: 32, NoTimestamps: noTimestamps}, f, f)
+		defer w.net.Close()
+		c, s, stop := w.pipe(t)
+		start := time.Now()
+		sent, _, got, _ := exchange(t, c, s, 100<<10)
+		took = time.Since(start)
+		is.Equal(got, sent) // every byte, either way
+		for _, ch := range c.(*rdt.Conn).Stats().RTOHistory {
+			maxRTO = max(maxRTO, ch.RTO)
+		}
+		stop()
+	})
+	return took, maxRTO
+}
+
+func TestTimestampsKeepGoBackNFromBackingOffForEver(t *testing.T) {
+	is := is.New(t)
+	karnTook, karnRTO := goBackNUnderLoss(t, true)
+	tsTook, tsRTO := goBackNUnderLoss(t, false)
+	t.Logf("Karn only: %v (RTO up to %v); timestamps: %v (RTO up to %v)", karnTook, karnRTO, tsTook, tsRTO)
+	is.True(karnRTO >= 10*time.Second) // Karn alone: no samples, the RTO backs off and stays there
+	is.True(tsRTO < 2*time.Second)     // timestamps: every ACK for new data is a sample, the RTO comes back down
+	is.True(tsTook*5 < karnTook)       // and the transfer is many times faster
+}

@@ -57,6 +57,13 @@ type Config struct {
 	InitialRTO time.Duration
 	// MinRTO and MaxRTO clamp the RTO; defaults 200 ms and 60 s.
 	MinRTO, MaxRTO time.Duration
+	// NoTimestamps takes RTT samples by Karn's rule alone: only from a
+	// packet sent once. By default every ACK for new data gives a sample
+	// from the timestamp it echoes (RFC 7323 §4), retransmitted or not.
+	// Without that, go-back-N at a few percent loss resends almost every
+	// packet before it is acknowledged, gets no samples, and backs its RTO
+	// off to MaxRTO (a lab shows it).
+	NoTimestamps bool
 	// MaxRetries is how many times one packet may time out before the
 	// connection aborts with ETIMEDOUT, how many SYNs Dial sends, and how
 	// many keepalive probes (one per MaxRTO) an idle end waiting for a

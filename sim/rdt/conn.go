@@ -44,9 +44,10 @@ type Conn struct {
 	eof        bool   // the application may read EOF after rbuf
 	ackPending bool   // the receiver owes the peer an acknowledgement
 	sacks      []uint32
-	synack     bool // owe the peer a SYNACK (server side)
-	rst        bool // owe the peer an RST
-	lastAdv    int  // window last advertised
+	synack     bool   // owe the peer a SYNACK (server side)
+	rst        bool   // owe the peer an RST
+	lastAdv    int    // window last advertised
+	tsRecent   uint32 // TSval of the last data packet received: echoed as TSecr
 	err        error
 	stats      Stats
 

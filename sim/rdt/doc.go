@@ -3,8 +3,11 @@
 // Go-Back-N and Selective Repeat, plus a "perfect" mode without
 // retransmission for lossless links. Each has checksums, a handshake
 // (SYN, SYNACK, ACK) and teardown (FIN each way, or RST), flow control by the
-// receiver's advertised window, and an RTO from RFC 6298 (SRTT/RTTVAR, Karn's
-// rule, exponential backoff).
+// receiver's advertised window, and an RTO from RFC 6298 (SRTT/RTTVAR,
+// exponential backoff). RTT samples come from echoed timestamps as in TCP
+// (RFC 7323 §4: TSval/TSecr in every segment), so a resent packet's ACK is
+// a sample too; Config.NoTimestamps falls back to Karn's rule alone (never
+// sample a resent packet), which starves go-back-N of samples under loss.
 //
 // A Stack wraps a sim.Host as a transport.Network, so protocols dial and
 // listen on it unchanged; its Conn is a net.Conn with deadlines, Close,

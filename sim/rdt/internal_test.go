@@ -35,7 +35,7 @@ func TestRTOFollowsRFC6298(t *testing.T) {
 
 func TestSegmentRoundTripAndChecksumCatchesEveryBitFlip(t *testing.T) {
 	is := is.New(t)
-	s := Segment{Kind: KindDATA, SACK: true, Seq: 7, Ack: 9, Window: 1 << 20, Payload: []byte("hello, rdt")}
+	s := Segment{Kind: KindDATA, SACK: true, Seq: 7, Ack: 9, Window: 1 << 20, TSval: 123456, TSecr: 654321, Payload: []byte("hello, rdt")}
 	b := s.Append(nil)
 	got, err := Decode(b)
 	is.NoErr(err) // decode

@@ -171,6 +171,7 @@ func (r *receiver) reassemble(ctx context.Context, segs []Segment, out *actors.O
 func (r *receiver) accept(seg Segment, runs []delivery) []delivery {
 	c := r.c
 	c.ackPending = true
+	c.tsRecent = seg.TSval
 	sr := r.cfg.ARQ == SelectiveRepeat
 	switch {
 	case seg.Seq < c.rcvNext: // a duplicate: acknowledge it again

@@ -43,24 +43,30 @@ const flagSACK = 1
 
 // HeaderLen is the size of a segment header:
 //
-//	0      1      2             4             8             12            16
-//	| kind | flag | checksum    | seq         | ack         | window      | payload…
+//	0      1      2             4             8             12            16            20            24
+//	| kind | flag | checksum    | seq         | ack         | window      | tsval       | tsecr       | payload…
 //
 // Sequence numbers count packets (DATA and FIN take one each), starting at
 // 0. Ack is cumulative: every packet below it arrived. Window is the
-// receiver's free buffer in bytes. The checksum is the Internet checksum
-// (RFC 1071) of the whole segment with the checksum field zero; it catches
-// every single-bit error.
-const HeaderLen = 16
+// receiver's free buffer in bytes. TSval is the sender's clock when it sent
+// the segment and TSecr echoes the TSval of the data packet this end
+// received last (TCP's timestamps, RFC 7323 §3: an ACK so carries an
+// unambiguous RTT sample even for a retransmitted packet). The checksum is
+// the Internet checksum (RFC 1071) of the whole segment with the checksum
+// field zero; it catches every single-bit error.
+const HeaderLen = 24
 
 // Segment is a decoded segment.
 type Segment struct {
-	Kind    Kind
-	SACK    bool // Seq is a selective acknowledgement
-	Seq     uint32
-	Ack     uint32
-	Window  uint32
-	Payload []byte
+	Kind   Kind
+	SACK   bool // Seq is a selective acknowledgement
+	Seq    uint32
+	Ack    uint32
+	Window uint32
+	// TSval is the sending end's clock in µs since it started, plus one
+	// (0 means none); TSecr echoes a TSval of the peer's (0: none yet).
+	TSval, TSecr uint32
+	Payload      []byte
 }
 
 func (s Segment) String() string {
@@ -78,6 +84,8 @@ func (s Segment) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, s.Seq)
 	b = binary.BigEndian.AppendUint32(b, s.Ack)
 	b = binary.BigEndian.AppendUint32(b, s.Window)
+	b = binary.BigEndian.AppendUint32(b, s.TSval)
+	b = binary.BigEndian.AppendUint32(b, s.TSecr)
 	b = append(b, s.Payload...)
 	binary.BigEndian.PutUint16(b[start+2:], checksum(b[start:]))
 	return b
@@ -104,6 +112,8 @@ func Decode(b []byte) (Segment, error) {
 		Seq:    binary.BigEndian.Uint32(b[4:]),
 		Ack:    binary.BigEndian.Uint32(b[8:]),
 		Window: binary.BigEndian.Uint32(b[12:]),
+		TSval:  binary.BigEndian.Uint32(b[16:]),
+		TSecr:  binary.BigEndian.Uint32(b[20:]),
 	}
 	if s.Kind < KindSYN || s.Kind > KindRST {
 		return Segment{}, fmt.Errorf("%w %d", ErrKind, b[0])

@@ -243,8 +243,19 @@ func (s *sender) onAck(seg Segment, now time.Time) {
 			s.noteRTO(now, now.Sub(s.synackAt))
 		}
 	}
+	newData := seg.Ack > s.base && seg.Ack <= s.next
 	if s.cfg.ARQ == SelectiveRepeat && seg.SACK && seg.Seq >= s.base && seg.Seq < s.next {
+		newData = newData || !s.segs[seg.Seq-s.base].acked
 		s.ackOne(s.segs[seg.Seq-s.base], now)
+	}
+	if newData && !s.cfg.NoTimestamps && seg.TSecr != 0 {
+		// RFC 7323 §4.1: the echoed timestamp dates the packet the peer
+		// answered, whichever copy it was, so no ambiguity and no Karn.
+		sample := now.Sub(s.c.start) - time.Duration(seg.TSecr-1)*time.Microsecond
+		if sample >= 0 {
+			s.rto.sample(sample)
+			s.noteRTO(now, sample)
+		}
 	}
 	if seg.Ack > s.base && seg.Ack <= s.next {
 		for _, o := range s.segs[:seg.Ack-s.base] {
@@ -280,7 +291,7 @@ func (s *sender) ackOne(o *outSeg, now time.Time) {
 	}
 	o.acked = true
 	s.settle(o)
-	if !o.retx {
+	if !o.retx && s.cfg.NoTimestamps {
 		s.rto.sample(now.Sub(o.sentAt))
 		s.noteRTO(now, now.Sub(o.sentAt))
 	}
@@ -464,8 +475,11 @@ func (s *sender) control(now time.Time, out []wire) []wire {
 		}
 	}
 	free := c.cfg.RcvBuf - c.rcvUsed
+	tsval := uint32(now.Sub(c.start)/time.Microsecond) + 1
 	for i := range out {
-		out[i].seg.Ack, out[i].seg.Window = c.rcvNext, uint32(max(free, 0))
+		seg := &out[i].seg
+		seg.Ack, seg.Window = c.rcvNext, uint32(max(free, 0))
+		seg.TSval, seg.TSecr = tsval, c.tsRecent
 	}
 	c.lastAdv = free
 	c.stats.Segments += uint64(len(out))
