@@ -66,14 +66,14 @@ func TestEchoExperimentAndBadFlags(t *testing.T) {
 	is.Equal(Run([]string{"transfer", "-arq", "tcp"}, &stdout, &stderr), 2)       // unknown ARQ
 	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 1)        // probability out of range: clear failure
 	is.Equal(Run([]string{"transfer", "-rate", "fast"}, &stdout, &stderr), 2)     // bad rate
-	is.Equal(Run([]string{"sweep", "-sweep-loss", "1:0:1"}, &stdout, &stderr), 2) // bad range
+	is.Equal(Run([]string{"sweep", "-loss", "1:0:1"}, &stdout, &stderr), 2) // bad range
 }
 
 func TestSweepWritesOneRowPerRun(t *testing.T) {
 	is := is.New(t)
 	var stdout, stderr bytes.Buffer
 	svg := filepath.Join(t.TempDir(), "sweep.svg")
-	code := Run([]string{"sweep", "-bytes", "8192", "-latency", "1ms", "-sweep-loss", "0:0.1:0.05", "-arq", "saw,sr", "-min-rto", "20ms", "-plot", svg}, &stdout, &stderr)
+	code := Run([]string{"sweep", "-bytes", "8192", "-latency", "1ms", "-loss", "0:0.1:0.05", "-arq", "saw,sr", "-min-rto", "20ms", "-plot", svg}, &stdout, &stderr)
 	is.Equal(code, 0) // every run checked out
 	rows, err := csv.NewReader(&stdout).ReadAll()
 	is.NoErr(err)            // CSV

@@ -109,4 +109,3 @@ func checkPingOverLossyLinks(t *tour, sum ping.Summary, c ping.ServerCounts, toS
 	}
 	return nil
 }
-

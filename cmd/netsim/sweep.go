@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,11 +23,11 @@ import (
 // runSweep repeats one experiment over a range of loss rates and ARQ
 // schemes and writes one CSV row per run.
 func runSweep(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim sweep", "[-proto transfer|echo] [-loss FROM:TO:STEP] [-arq saw,gbn,sr] [-out FILE.csv] [-plot FILE.svg] [link flags]",
-		"Runs the transfer (or echo) experiment once per loss rate and ARQ scheme, on the\nwall clock, and writes one CSV row per run (- for stdout). Other link flags as for\n'netsim transfer'.", stderr)
+	cmd := cli.New("netsim sweep", "[-proto transfer|echo|http] [-loss FROM:TO:STEP] [-arq saw,gbn,sr] [-out FILE.csv] [-plot FILE.svg] [link flags]",
+		"Runs the transfer, echo or http experiment once per loss rate and ARQ scheme, on\nthe wall clock, and writes one CSV row per run (- for stdout). Other link flags as\nfor 'netsim transfer'.", stderr)
 	faults := linkFlags(cmd.Flags)
-	proto := cmd.Flags.String("proto", "transfer", "experiment: transfer or echo")
-	lossRange := cmd.Flags.String("sweep-loss", "0:0.2:0.05", "loss rates FROM:TO:STEP")
+	proto := cmd.Flags.String("proto", "transfer", "experiment: transfer, echo or http (2 GETs of a -bytes file through httpd)")
+	lossRange := lossRangeFlag(cmd.Flags)
 	arqs := cmd.Flags.String("arq", "saw,gbn,sr", "comma-separated ARQ schemes")
 	window := cmd.Flags.Int("window", 32, "packets in flight (gbn, sr)")
 	size := cmd.Flags.Int("bytes", 64<<10, "bytes per run")
@@ -37,10 +39,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
-	if *proto != "transfer" && *proto != "echo" {
-		return cmd.Usagef("-proto must be transfer or echo")
+	if *proto != "transfer" && *proto != "echo" && *proto != "http" {
+		return cmd.Usagef("-proto must be transfer, echo or http")
 	}
-	losses, err := parseRange(*lossRange)
+	losses, err := parseRange(lossRange.String())
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
@@ -74,7 +76,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		for _, loss := range losses {
 			f := base
 			f.Loss = loss
-			rep := run(scenario{Proto: *proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout}, false)
+			rep := sweepPoint(scenario{Proto: *proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout})
 			if !rep.OK {
 				failed++
 			}
@@ -108,6 +110,53 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitFail
 	}
 	return cli.ExitOK
+}
+
+// sweepPoint runs one point of a sweep. An http point is summed into a
+// report's shape: its client connections' retransmits and timeouts added.
+func sweepPoint(sc scenario) report {
+	if sc.Proto != "http" {
+		return run(sc, false)
+	}
+	rep := report{Scenario: sc}
+	dir, err := os.MkdirTemp("", "netsim-sweep-")
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
+	defer cancel()
+	h := httpOverSim(ctx, sc, dir)
+	rep.OK, rep.Check, rep.Error, rep.Completion, rep.Goodput, rep.Links = h.OK, h.Check, h.Error, h.Completion, h.Goodput, h.Links
+	for _, c := range h.Client {
+		rep.Client.Retransmits += c.Retransmits
+		rep.Client.Timeouts += c.Timeouts
+	}
+	return rep
+}
+
+// lossRangeFlag turns the link flags' -loss into FROM:TO:STEP for a sweep
+// (a single value is a range of one), keeping its place among them.
+func lossRangeFlag(fs *flag.FlagSet) flag.Value {
+	v := &rangeValue{s: "0:0.2:0.05"}
+	f := fs.Lookup("loss")
+	f.Value, f.DefValue, f.Usage = v, v.s, "loss rates FROM:TO:STEP (Bernoulli, each way), or one value"
+	return v
+}
+
+// rangeValue is a flag holding FROM:TO:STEP, checked when set.
+type rangeValue struct{ s string }
+
+func (r *rangeValue) String() string { return r.s }
+
+// Set checks and keeps a range.
+func (r *rangeValue) Set(s string) error {
+	if _, err := parseRange(s); err != nil {
+		return err
+	}
+	r.s = s
+	return nil
 }
 
 // parseRange reads FROM:TO:STEP into the values FROM, FROM+STEP, … ≤ TO.
