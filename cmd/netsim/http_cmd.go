@@ -178,6 +178,7 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 	size := cmd.Flags.Int("bytes", 1<<20, "size of the file served")
 	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG and of the file's bytes")
 	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
+	timeout := cmd.Flags.Duration("timeout", 5*time.Minute, "give up after this long (wall clock)")
 	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
 	if code, done := cmd.Parse(args); done {
 		return code
@@ -201,9 +202,12 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 		return cmd.Failf("%v", err)
 	}
 	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	rep := httpOverSim(ctx, scenario{Proto: "http", Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO}, dir)
+	if ctx.Err() != nil {
+		rep.Error = fmt.Sprintf("gave up after -timeout %v: %s", *timeout, rep.Error)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -119,6 +119,7 @@ func runSMTP(args []string, stdout, stderr io.Writer) int {
 	size := cmd.Flags.Int("bytes", 256<<10, "size of the attachment")
 	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG and of the attachment's bytes")
 	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
+	timeout := cmd.Flags.Duration("timeout", 5*time.Minute, "give up after this long (wall clock)")
 	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
 	if code, done := cmd.Parse(args); done {
 		return code
@@ -137,9 +138,12 @@ func runSMTP(args []string, stdout, stderr io.Writer) int {
 	if *size < 0 || *size > 64<<20 {
 		return cmd.Usagef("-bytes must be between 0 and 64 MiB")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	rep := smtpOverSim(ctx, scenario{Proto: "smtp", Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO})
+	if ctx.Err() != nil {
+		rep.Error = fmt.Sprintf("gave up after -timeout %v: %s", *timeout, rep.Error)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
