@@ -38,12 +38,34 @@ type Node struct {
 	Does string `json:"does,omitempty"`
 }
 
-// Edge is a channel between two stages.
+// Edge is a channel between two stages, a fused stage's direct call, or a
+// call one stage makes into another chain (Pipeline.Calls).
 type Edge struct {
 	From   string `json:"from"`
 	To     string `json:"to"`
 	Type   string `json:"type"`   // Go type of the items, e.g. "[]echo.Line"
-	Buffer int    `json:"buffer"` // channel capacity; -1 for a fused stage's direct call
+	Buffer int    `json:"buffer"` // channel capacity; DirectCall or CallEdge when there is no channel
+}
+
+// Edge buffers that are not channels.
+const (
+	// DirectCall marks a fused stage: its producer calls it directly.
+	DirectCall = fusedBuffer
+	// CallEdge marks Pipeline.Calls: a stage hands work to another chain
+	// by calling into it, outside the chain's own edges.
+	CallEdge = -2
+)
+
+// Label says what flows on the edge: the Go type and the channel's buffer,
+// "direct call" for a fused stage, or "call" for Pipeline.Calls.
+func (e Edge) Label() string {
+	switch e.Buffer {
+	case DirectCall:
+		return e.Type + " (direct call)"
+	case CallEdge:
+		return e.Type + " (call)"
+	}
+	return fmt.Sprintf("%s (buf %d)", e.Type, e.Buffer)
 }
 
 // Graph is the shape of a pipeline, recorded while it is wired, so it always
@@ -66,7 +88,11 @@ func (g Graph) DOT() string {
 		fmt.Fprintf(&b, "  %q [label=%q, fillcolor=%q];\n", n.Name, label, roleColor(n.Role))
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "  %q -> %q [label=%q];\n", e.From, e.To, edgeLabel(e))
+		style := ""
+		if e.Buffer == CallEdge {
+			style = ", style=dashed"
+		}
+		fmt.Fprintf(&b, "  %q -> %q [label=%q%s];\n", e.From, e.To, e.Label(), style)
 	}
 	b.WriteString("}\n")
 	return strings.ReplaceAll(b.String(), `\\n`, `\n`)
@@ -84,16 +110,13 @@ func (g Graph) Mermaid() string {
 		fmt.Fprintf(&b, "  %s[\"%s\"]\n", mermaidID(n.Name), mermaidEscape(label))
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "  %s -- \"%s\" --> %s\n", mermaidID(e.From), mermaidEscape(edgeLabel(e)), mermaidID(e.To))
+		arrow := "-- \"%s\" -->"
+		if e.Buffer == CallEdge {
+			arrow = "-. \"%s\" .->"
+		}
+		fmt.Fprintf(&b, "  %s "+arrow+" %s\n", mermaidID(e.From), mermaidEscape(e.Label()), mermaidID(e.To))
 	}
 	return b.String()
-}
-
-func edgeLabel(e Edge) string {
-	if e.Buffer == fusedBuffer {
-		return e.Type + " (direct call)"
-	}
-	return fmt.Sprintf("%s (buf %d)", e.Type, e.Buffer)
 }
 
 func roleColor(r Role) string {

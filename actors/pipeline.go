@@ -69,6 +69,7 @@ type Pipeline struct {
 	name     string
 	meter    *Meter
 	stages   []*stage
+	calls    []Edge // recorded by Calls
 	hooks    []func()
 	done     chan struct{}
 	stopOnce sync.Once
@@ -178,7 +179,16 @@ func (p *Pipeline) Graph() Graph {
 			g.Edges = append(g.Edges, Edge{From: s.from, To: s.spec.Name, Type: s.itemType, Buffer: s.buffer})
 		}
 	}
+	g.Edges = append(g.Edges, p.calls...)
 	return g
+}
+
+// Calls records, for the graph only, that stage from hands items of type
+// what to stage to by calling into it rather than through a channel: how a
+// handler starts a second chain of the same pipeline (the proxy's upstream
+// side). It is drawn as a dashed edge labelled "(call)".
+func (p *Pipeline) Calls(from, to, what string) {
+	p.calls = append(p.calls, Edge{From: from, To: to, Type: what, Buffer: CallEdge})
 }
 
 // ErrNoSink is returned by Run when the pipeline has no last stage.

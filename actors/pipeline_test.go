@@ -182,3 +182,15 @@ func TestStopFromAnotherGoroutineRacesNothing(t *testing.T) {
 		is.NoErr(p.Run(context.Background()))
 	}
 }
+
+func TestCallsIsADashedEdgeInTheGraph(t *testing.T) {
+	is := is.New(t)
+	p := actors.New("g", nil)
+	p.Calls("a", "b", "job")
+	g := p.Graph()
+	is.Equal(g.Edges, []actors.Edge{{From: "a", To: "b", Type: "job", Buffer: actors.CallEdge}}) // recorded for the picture
+	is.True(strings.Contains(g.Mermaid(), `a -. "job (call)" .-> b`))                            // dotted in Mermaid
+	is.True(strings.Contains(g.DOT(), `[label="job (call)", style=dashed]`))                     // dashed in DOT
+	is.Equal(actors.Edge{Type: "x", Buffer: actors.DirectCall}.Label(), "x (direct call)")
+	is.Equal(actors.Edge{Type: "x", Buffer: 4}.Label(), "x (buf 4)")
+}

@@ -53,13 +53,8 @@ func RoleColor(r actors.Role) string {
 }
 
 // EdgeLabel says what flows on an edge: the Go type and the channel's
-// buffer, or "direct call" for a fused stage.
-func EdgeLabel(e actors.Edge) string {
-	if e.Buffer < 0 {
-		return e.Type + " (direct call)"
-	}
-	return fmt.Sprintf("%s (buf %d)", e.Type, e.Buffer)
-}
+// buffer, "direct call" for a fused stage, "call" for Pipeline.Calls.
+func EdgeLabel(e actors.Edge) string { return e.Label() }
 
 // DOT renders pipelines as one Graphviz digraph flowing left to right. One
 // pipeline is drawn on its own; several are drawn one above the other, each
