@@ -134,8 +134,12 @@ func (t *tour) showPipeline(m *actors.Meter) {
 		fmt.Fprintf(t.out, "pipeline %q (DOT):\n%s", snap.Graph.Name, indent(snap.Graph.DOT()))
 	}
 	fmt.Fprintf(t.out, "stage counts over %d connections (items are batches):\n", snap.Finished)
+	width := 0
 	for _, s := range snap.Stages {
-		fmt.Fprintf(t.out, "  %-8s in %-4d out %-4d queued %d\n", s.Name, s.In, s.Out, s.Queued)
+		width = max(width, len(s.Name))
+	}
+	for _, s := range snap.Stages {
+		fmt.Fprintf(t.out, "  %-*s in %-4d out %-4d queued %d\n", width, s.Name, s.In, s.Out, s.Queued)
 	}
 }
 
