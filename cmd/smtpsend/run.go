@@ -26,7 +26,7 @@ import (
 const synopsis = `-server HOST:PORT -from ADDR -to ADDR [-to ADDR]... [-cc ADDR] [-bcc ADDR] -subject S
        [-body FILE|-] [-html FILE] [-attach FILE]... [-user U] [-password-env VAR|-password-file F] [-auth MECH]
        [-starttls required|opportunistic|off] [-tls] [-ca-file F] [-insecure-skip-verify] [-helo NAME]
-       [-timeout D] [-dry-run] [-v]`
+       [-timeout D] [-no-chunking] [-dry-run] [-v]`
 
 // options are smtpsend's parsed flags.
 type options struct {
@@ -35,6 +35,7 @@ type options struct {
 	user, passwordEnv, passwordFile, mech string
 	starttls, caFile, helo                string
 	implicitTLS, insecure, dryRun         bool
+	noChunking                            bool
 	timeout                               time.Duration
 }
 
@@ -42,7 +43,8 @@ type options struct {
 // printed), 2 bad usage.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := cli.New("smtpsend", synopsis,
-		"Composes a MIME message and sends it over SMTP (STARTTLS or TLS, AUTH PLAIN/LOGIN/XOAUTH2, PIPELINING).\n"+
+		"Composes a MIME message and sends it over SMTP (STARTTLS or TLS, AUTH PLAIN/LOGIN/XOAUTH2, PIPELINING,\n"+
+			"CHUNKING: with both offered the message goes as BDAT in the envelope's flight).\n"+
 			"-v prints the dialogue like swaks (-> sent, <- received), credentials redacted. Passwords are\n"+
 			"never taken on the command line. Exit 0: accepted for every recipient; 1: failed or some\n"+
 			"recipient refused (the server's reply is printed); 2: bad usage.", stderr)
@@ -67,6 +69,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "INSECURE: do not verify the server's certificate")
 	f.StringVar(&o.helo, "helo", "localhost", "name to greet with (EHLO/HELO)")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "limit for connecting, TLS and AUTH (each reply then has RFC 5321's timeout)")
+	f.BoolVar(&o.noChunking, "no-chunking", false, "send the message with DATA even when the server offers CHUNKING (BDAT)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the composed message and the envelope; send nothing")
 	ob := addOutboxFlags(f) // -enqueue, -outbox-worker, -bus, -state-dir (outbox.go)
 	if code, done := cmd.Parse(args); done {
@@ -203,7 +206,7 @@ func readFile(path string, stdin io.Reader) ([]byte, error) {
 
 // config builds the client configuration: TLS trust, credentials, trace.
 func (o *options) config(verbose bool, stderr io.Writer) (smtp.Config, error) {
-	cfg := smtp.Config{LocalName: o.helo, ImplicitTLS: o.implicitTLS, TLS: &tls.Config{}}
+	cfg := smtp.Config{LocalName: o.helo, ImplicitTLS: o.implicitTLS, TLS: &tls.Config{}, NoChunking: o.noChunking}
 	cfg.StartTLS = map[string]smtp.TLSPolicy{"required": smtp.TLSRequired, "opportunistic": smtp.TLSOpportunistic, "off": smtp.TLSOff}[o.starttls]
 	if o.insecure {
 		cfg.TLS.InsecureSkipVerify = true

@@ -182,6 +182,22 @@ func TestRefusalExitsOneWithTheServersReply(t *testing.T) {
 	is.Equal(len(b.Messages()), 1) // the good recipient got it
 }
 
+func TestChunkingByDefaultAndNoChunking(t *testing.T) {
+	is := is.New(t)
+	b := &smtptest.Backend{}
+	addr, caFile := server(t, b)
+	base := []string{"-server", addr, "-from", "a@example.com", "-to", "b@example.com", "-subject", "x", "-ca-file", caFile, "-v"}
+	code, _, stderr := runCmd(t, base...)
+	is.Equal(code, 0)
+	is.True(strings.Contains(stderr, "\n-> BDAT ")) // go-smtp offers CHUNKING: the message goes by BDAT
+	is.True(!strings.Contains(stderr, "\n-> DATA"))
+	code, _, stderr = runCmd(t, append(base, "-no-chunking")...)
+	is.Equal(code, 0)
+	is.True(strings.Contains(stderr, "\n-> DATA")) // -no-chunking keeps DATA
+	is.True(!strings.Contains(stderr, "BDAT"))
+	is.Equal(len(b.Messages()), 2) // both arrived
+}
+
 func TestTLSFailuresAreClear(t *testing.T) {
 	is := is.New(t)
 	b := &smtptest.Backend{Users: map[string]string{"alice": "pw"}}
