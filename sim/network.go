@@ -22,14 +22,16 @@ type Config struct {
 	Trace bool
 	// KeepPayloads keeps each traced packet's bytes in its Record (for pcap).
 	KeepPayloads bool
-	// Settle makes each link wait until the current instant has settled
-	// before numbering the packets sent in it, and number them in a
-	// canonical order (by source, then destination; each socket's packets
-	// keep their order). Under
-	// testing/synctest an instant settles when every goroutine of the bubble
-	// is blocked, so packets written "at the same time" by different
-	// goroutines get the same indices in every run. On the wall clock it
-	// costs one short timer per burst and guarantees nothing more.
+	// Settle makes runs under testing/synctest reproducible to the byte:
+	// each link numbers a packet only once the instant it was sent in has
+	// settled (every goroutine of the bubble is blocked), numbers the
+	// packets of one instant in a canonical order (by source, then
+	// destination; each socket's packets keep their order), and hands
+	// packets to sockets only at network instants (even nanoseconds since
+	// Start), never at the transport instants in between
+	// (Network.TransportInstant) where a settling transport decides. A
+	// packet thus arrives up to 2 ns after its due time. On the wall clock it
+	// costs a short timer per burst and guarantees nothing more.
 	Settle bool
 	// InFlight bounds the packets a direction holds between its faults and
 	// their delivery; beyond it, senders block. Default 4096.
@@ -69,6 +71,40 @@ func (n *Network) Done() <-chan struct{} { return n.ctx.Done() }
 
 // Start is when the network was created; records count time from it.
 func (n *Network) Start() time.Time { return n.start }
+
+// With Config.Settle, time is split into two phases that never meet, so that
+// under testing/synctest two goroutines acting at one instant never race
+// over shared state. Even nanoseconds since Start are network instants:
+// links number packets and hand them to sockets only then, and what the
+// receivers do at once with what arrived happens then too. Odd nanoseconds
+// are transport instants: a transport that settles (sim/rdt's sender) waits
+// for the next one (TransportInstant) before it reads its connection's state
+// and decides what to send, and so always sees every delivery of the
+// instants before, and none in progress.
+
+// NetworkInstant returns the first network instant (an even number of
+// nanoseconds since Start) at or after t.
+func (n *Network) NetworkInstant(t time.Time) time.Time {
+	off := t.Sub(n.start)
+	if off <= 0 {
+		return n.start
+	}
+	return t.Add(off % 2)
+}
+
+// TransportInstant returns the first transport instant (an odd number of
+// nanoseconds since Start) strictly after t: when a transport that has an
+// event at t may act on it once the instant has settled.
+func (n *Network) TransportInstant(t time.Time) time.Time {
+	off := t.Sub(n.start)
+	if off < 0 {
+		return n.start.Add(time.Nanosecond)
+	}
+	if off%2 == 0 {
+		return t.Add(time.Nanosecond)
+	}
+	return t.Add(2 * time.Nanosecond)
+}
 
 // Host returns the host with this name, creating it on first use.
 func (n *Network) Host(name string) *Host {
@@ -113,14 +149,10 @@ func (n *Network) Connect(a, b string, ab, ba Faults) (*Link, error) {
 	n.links[[2]string{b, a}] = l.dirs[1]
 	n.all = append(n.all, l)
 	for _, d := range l.dirs {
-		n.wg.Add(2)
+		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
 			d.err = d.pipe.Run(n.ctx)
-		}()
-		go func() {
-			defer n.wg.Done()
-			d.clock(n.ctx)
 		}()
 	}
 	return l, nil
@@ -226,35 +258,33 @@ func (s DirStats) DroppedTotal() uint64 {
 
 // direction is one way of a link: its ingress channel, its pipeline of
 // fault stages and the deliver stage that waits until each packet is due.
+// One goroutine, the ingress stage's, runs all of it (the rest is fused),
+// so numbering packets and handing them over can never race each other.
 type direction struct {
 	link     *Link
 	name     string // "a>b"
 	from, to string
 	in       chan []*Packet
-	wake     chan struct{} // tells the clock the earliest due time may have changed
 	slots    chan struct{} // one per packet in flight: bounds the heap
 	pipe     *actors.Pipeline
 	down     atomic.Bool
 	err      error
-	next     uint64 // packet index, owned by the ingress stage
+	next     uint64  // packet index, owned by the ingress goroutine
+	due      dueHeap // packets waiting until due, owned by the ingress goroutine
 
 	mu      sync.Mutex
 	st      DirStats
 	records []Record
-
-	dueMu sync.Mutex // held while handing packets over, so they go in heap order
-	due   dueHeap
 }
 
 func newDirection(l *Link, from, to string, f Faults) *direction {
 	d := &direction{link: l, name: from + ">" + to, from: from, to: to,
-		in: make(chan []*Packet, 64), wake: make(chan struct{}, 1), slots: make(chan struct{}, l.net.cfg.InFlight)}
+		in: make(chan []*Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight)}
 	d.st = DirStats{Link: l.name, Dir: d.name, Dropped: map[string]uint64{}}
 	p := actors.New("link "+d.name, nil)
 	s := actors.Source(p, actors.Spec{Name: "ingress", Role: actors.RoleReader, Does: "numbers packets in send order"}, d.ingress, 4)
-	// The fault stages and deliver's bookkeeping never wait: they run fused
-	// into the ingress goroutine. Only deliver's clock waits, for packets
-	// not yet due.
+	// The fault stages and deliver never wait: they run fused into the
+	// ingress goroutine, which also waits for the packets not yet due.
 	for _, fs := range d.faultStages(f, l.net.cfg.Seed) {
 		s = actors.Step(p, fs.spec, s, perPacket(fs.each), nil, actors.Fused, 4)
 	}
@@ -299,48 +329,122 @@ func (d *direction) send(ps []*Packet, stop <-chan struct{}) error {
 
 var errStopped = errors.New("sim: send abandoned")
 
-// ingress is the source stage: it numbers packets in the order they entered
-// the direction and hands them on in batches.
+// ingress is the source stage and the direction's one goroutine, its
+// scheduler: it numbers packets in the order they entered the direction,
+// hands them on in batches through the fused fault stages to deliver, and
+// sleeps until the earliest packet deliver left waiting is due. Numbering
+// and handing over happen in this goroutine only, in a fixed order at each
+// instant (first what has settled, then what is due), so under
+// testing/synctest no two timers of a direction race at one instant.
 func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) error {
 	settle := d.link.net.cfg.Settle
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var pending batch // with Settle: arrived, not yet numbered
 	for {
-		var first []*Packet
-		select {
-		case first = <-d.in:
-		case <-ctx.Done():
-			return nil
+		var wake <-chan time.Time
+		if at, ok := d.nextWake(pending); ok {
+			timer.Reset(time.Until(at))
+			wake = timer.C
 		}
-		if settle {
-			t := time.NewTimer(time.Nanosecond)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
+		select {
+		case ps := <-d.in:
+			timer.Stop()
+			b := d.drain(append(pending, ps...))
+			if settle {
+				pending = b
+				continue
+			}
+			if !d.number(b, out) {
 				return nil
 			}
-		}
-		b := append(batch(nil), first...)
-	drain:
-		for len(b) < 256 {
-			select {
-			case ps := <-d.in:
-				b = append(b, ps...)
-			default:
-				break drain
+		case <-wake:
+			now := time.Now()
+			if settle {
+				var ready batch
+				ready, pending = settled(d.drain(pending), now)
+				if !d.number(ready, out) {
+					return nil
+				}
 			}
-		}
-		if settle {
-			slices.SortStableFunc(b, canonical)
-		}
-		for _, p := range b {
-			p.N = d.next
-			d.next++
-			p.Depart, p.Due, p.Copies = p.Sent, p.Sent, 1
-		}
-		if !out.Send(b) {
+			d.handOverDue(now)
+		case <-ctx.Done():
+			timer.Stop()
 			return nil
 		}
 	}
+}
+
+// nextWake is when the ingress goroutine must wake: when the instant of the
+// earliest pending packet has settled, or when the earliest waiting packet
+// is due, whichever comes first. With Settle both are network instants (see
+// Network.NetworkInstant).
+func (d *direction) nextWake(pending batch) (time.Time, bool) {
+	n := d.link.net
+	var at time.Time
+	ok := false
+	for _, p := range pending {
+		if t := n.NetworkInstant(p.Sent.Add(time.Nanosecond)); !ok || t.Before(at) {
+			at, ok = t, true
+		}
+	}
+	if len(d.due) > 0 {
+		due := d.due[0].Due
+		if n.cfg.Settle {
+			due = n.NetworkInstant(due)
+		}
+		if !ok || due.Before(at) {
+			at, ok = due, true
+		}
+	}
+	return at, ok
+}
+
+// drain appends to b whatever else is waiting on the ingress channel,
+// without blocking.
+func (d *direction) drain(b batch) batch {
+	for {
+		select {
+		case ps := <-d.in:
+			b = append(b, ps...)
+		default:
+			return b
+		}
+	}
+}
+
+// settled splits pending packets into those sent before now, whose instant
+// has settled (every packet sent then has arrived), in canonical order,
+// and the rest, in arrival order. Under testing/synctest the timer that
+// wakes the ingress at now fires only once every goroutine of the bubble
+// is blocked, so the first part does not depend on scheduling, while
+// packets sent at now itself may or may not have arrived yet: they wait
+// for the next instant.
+func settled(pending batch, now time.Time) (ready, rest batch) {
+	for _, p := range pending {
+		if p.Sent.Before(now) {
+			ready = append(ready, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	slices.SortStableFunc(ready, canonical)
+	return ready, rest
+}
+
+// number gives each packet its index and hands the batch to the fused
+// fault stages and deliver; it reports false when the pipeline stops.
+func (d *direction) number(b batch, out *actors.Output[batch]) bool {
+	if len(b) == 0 {
+		return true
+	}
+	for _, p := range b {
+		p.N = d.next
+		d.next++
+		p.Depart, p.Due, p.Copies = p.Sent, p.Sent, 1
+	}
+	return out.Send(b)
 }
 
 // canonical orders packets written at the same instant by source and
@@ -408,13 +512,12 @@ func (d *direction) record(p *Packet) {
 
 // deliver is the sink, fused into the ingress goroutine: it records each
 // packet's fate, hands over at once the packets already due (a zero-latency
-// link never touches a timer) and keeps the rest in a heap by due time for
-// the direction's clock.
+// link never touches a timer) and keeps the rest in a heap by (due time,
+// index) for the ingress goroutine to hand over when due.
 func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 	for _, p := range b {
 		d.record(p)
 	}
-	d.dueMu.Lock()
 	for _, p := range b {
 		if p.Drop != "" {
 			<-d.slots
@@ -422,53 +525,16 @@ func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 		}
 		heap.Push(&d.due, p)
 	}
-	waiting := d.handOverDue(time.Now())
-	d.dueMu.Unlock()
-	if waiting {
-		select {
-		case d.wake <- struct{}{}:
-		default:
-		}
-	}
+	d.handOverDue(time.Now())
 	return nil
 }
 
-// handOverDue hands over, in due order, every packet due by now, with dueMu
-// held; it reports whether packets are left waiting.
-func (d *direction) handOverDue(now time.Time) bool {
+// handOverDue hands over, in (due, index) order, every packet due by now.
+func (d *direction) handOverDue(now time.Time) {
 	for len(d.due) > 0 && !d.due[0].Due.After(now) {
 		p := heap.Pop(&d.due).(*Packet)
 		d.handOver(p)
 		<-d.slots
-	}
-	return len(d.due) > 0
-}
-
-// clock is the deliver stage's waiting half, one goroutine per direction:
-// it sleeps until the earliest waiting packet is due and hands over what is
-// due then. The deliver step wakes it when it leaves packets waiting.
-func (d *direction) clock(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		d.dueMu.Lock()
-		var wake <-chan time.Time
-		if len(d.due) > 0 {
-			timer.Reset(time.Until(d.due[0].Due))
-			wake = timer.C
-		}
-		d.dueMu.Unlock()
-		select {
-		case <-d.wake:
-		case <-wake:
-		case <-ctx.Done():
-			return
-		}
-		timer.Stop()
-		d.dueMu.Lock()
-		d.handOverDue(time.Now())
-		d.dueMu.Unlock()
 	}
 }
 

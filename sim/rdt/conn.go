@@ -28,6 +28,7 @@ type Conn struct {
 	// listener's demux); nil on the client side, which reads its own socket.
 	inbound chan []byte
 	sock    *sim.PacketConn // client side only
+	net     *sim.Network    // the network the conn runs on
 	netDone <-chan struct{} // closed when the sim network closes
 
 	mu sync.Mutex

@@ -34,12 +34,15 @@
 // spans two) and kicks the events stage; Read copies out of the payloads
 // deliver queues as they arrived.
 //
-// Determinism: with Config.Settle the events stage, after its first event,
-// waits one nanosecond on a timer before it drains what is pending. Under
-// testing/synctest that timer fires only when every goroutine of the bubble
-// is blocked, i.e. when the instant has settled (the application has written
-// what it will write, the receiver has taken what arrived), so the arq stage
-// sees the same state, and sends the same packets, in every run.
+// Determinism: with Config.Settle the events stage, before its first batch
+// and after each first event, waits on a timer until the next transport
+// instant (sim.Network.TransportInstant, an odd nanosecond since the
+// network's start) before it drains what is pending. Under testing/synctest
+// that timer fires only when every goroutine of the bubble is blocked, and
+// links hand packets over only at the even instants between, so by then the
+// application has written what it will, the receiver has taken everything
+// that arrived before, and nothing arrives while the arq stage reads the
+// connection's state: it sends the same packets in every run.
 //
 // Ending: the sender pipeline's arq stage finishes when both FINs are
 // acknowledged (after a TIME-WAIT of four RTOs, extended while the peer keeps resending), after Close once its FIN is

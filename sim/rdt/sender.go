@@ -111,7 +111,7 @@ func arqDoes(a ARQ) string {
 // when the arq stage has finished the connection.
 func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error {
 	c := s.c
-	if !out.Send(nil) || s.finished {
+	if !s.settleInstant(ctx) || !out.Send(nil) || s.finished {
 		return nil
 	}
 	for {
@@ -129,14 +129,8 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 		case <-ctx.Done():
 			return nil
 		}
-		if s.cfg.Settle {
-			t := time.NewTimer(time.Nanosecond)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			}
+		if !s.settleInstant(ctx) {
+			return nil
 		}
 	drain:
 		for {
@@ -153,6 +147,26 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 		if !out.Send(b) || s.finished {
 			return nil
 		}
+	}
+}
+
+// settleInstant waits, with Config.Settle, until the next transport instant (see
+// sim.Network.TransportInstant): by then every goroutine has done what it
+// does at the current instant, and no delivery is in progress, so what the
+// arq stage reads next is the same in every run. It reports false when the
+// pipeline stops.
+func (s *sender) settleInstant(ctx context.Context) bool {
+	if !s.cfg.Settle {
+		return true
+	}
+	now := time.Now()
+	t := time.NewTimer(s.c.net.TransportInstant(now).Sub(now))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

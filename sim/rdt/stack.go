@@ -152,7 +152,8 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 				}
 				c := newConn(s.cfg, sock.Addr(), raddr, sock.SendBatch)
 				c.sock = sock
-				c.netDone = s.host.Network().Done()
+				c.net = s.host.Network()
+				c.netDone = c.net.Done()
 				c.release = func() { sock.Close(); s.drop() }
 				c.ackPending = true
 				s.hold()
@@ -236,7 +237,8 @@ func (l *Listener) route(d sim.Datagram) {
 	case seg.Kind == KindSYN && !l.closed && len(l.backlog) < cap(l.backlog):
 		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.SendBatch)
 		c.inbound = make(chan []byte, inboundQueue)
-		c.netDone = l.stack.host.Network().Done()
+		c.net = l.stack.host.Network()
+		c.netDone = c.net.Done()
 		c.synack = true
 		c.release = func() { l.remove(d.From); l.stack.drop() }
 		l.stack.hold()
