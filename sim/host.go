@@ -225,9 +225,10 @@ func (c *PacketConn) SendBatch(to Addr, payloads [][]byte) error {
 	chunk := min(sendChunk, c.host.net.cfg.InFlight)
 	for len(payloads) > 0 {
 		n := min(chunk, len(payloads))
-		ps := make([]*Packet, n)
+		ps, pk := make([]*Packet, n), make([]Packet, n) // two allocations per chunk, not one per packet
 		for i, p := range payloads[:n] {
-			ps[i] = &Packet{From: c.addr, To: to, Payload: p, Sent: now}
+			pk[i] = Packet{From: c.addr, To: to, Payload: p, Sent: now}
+			ps[i] = &pk[i]
 		}
 		if err := d.send(ps, c.done); err != nil {
 			if errors.Is(err, errStopped) {

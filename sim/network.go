@@ -145,6 +145,7 @@ func (n *Network) Connect(a, b string, ab, ba Faults) (*Link, error) {
 	l := &Link{net: n, name: a + "-" + b, A: a, B: b}
 	l.dirs[0] = newDirection(l, a, b, ab)
 	l.dirs[1] = newDirection(l, b, a, ba)
+	l.dirs[0].host, l.dirs[1].host = n.hosts[b], n.hosts[a]
 	n.links[[2]string{a, b}] = l.dirs[0]
 	n.links[[2]string{b, a}] = l.dirs[1]
 	n.all = append(n.all, l)
@@ -221,7 +222,7 @@ func (l *Link) Stats(from string) DirStats { return l.dir(from).stats() }
 
 // InFlight says how many packets of the direction leaving host from are
 // between their send and their fate (delivered or dropped).
-func (l *Link) InFlight(from string) int { return len(l.dir(from).slots) }
+func (l *Link) InFlight(from string) int { return l.dir(from).inFlight() }
 
 // Records returns the transcript of the direction leaving host from (only
 // with Config.Trace): one Record per packet, in the order the deliver stage
@@ -261,16 +262,28 @@ func (s DirStats) DroppedTotal() uint64 {
 // One goroutine, the ingress stage's, runs all of it (the rest is fused),
 // so numbering packets and handing them over can never race each other.
 type direction struct {
-	link     *Link
-	name     string // "a>b"
-	from, to string
-	in       chan []*Packet
-	slots    chan struct{} // one per packet in flight: bounds the heap
-	pipe     *actors.Pipeline
-	down     atomic.Bool
-	err      error
-	next     uint64  // packet index, owned by the ingress goroutine
-	due      dueHeap // packets waiting until due, owned by the ingress goroutine
+	link      *Link
+	name      string // "a>b"
+	from, to  string
+	in        chan []*Packet
+	slots     chan struct{} // one per packet in flight: bounds the heap
+	pipe      *actors.Pipeline
+	down      atomic.Bool
+	err       error
+	host      *Host // the receiving host
+	delivered atomic.Uint64
+	next      uint64  // packet index
+	due       dueHeap // packets waiting until due
+
+	// Without Settle, senders run the fused chain themselves (direct
+	// mode): sched serializes them and the ingress goroutine's hand-overs,
+	// and guards next, due and the fault stages' state.
+	direct bool
+	sched  sync.Mutex
+	out    *actors.Output[batch] // the ingress stage's output, set before ready closes
+	ready  chan struct{}
+	wake   chan struct{} // the earliest due time changed
+	room   chan struct{} // packets left the heap
 
 	mu      sync.Mutex
 	st      DirStats
@@ -279,7 +292,8 @@ type direction struct {
 
 func newDirection(l *Link, from, to string, f Faults) *direction {
 	d := &direction{link: l, name: from + ">" + to, from: from, to: to,
-		in: make(chan []*Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight)}
+		in: make(chan []*Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight),
+		direct: !l.net.cfg.Settle, ready: make(chan struct{}), wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
 	d.st = DirStats{Link: l.name, Dir: d.name, Dropped: map[string]uint64{}}
 	p := actors.New("link "+d.name, nil)
 	s := actors.Source(p, actors.Spec{Name: "ingress", Role: actors.RoleReader, Does: "numbers packets in send order"}, d.ingress, 4)
@@ -297,6 +311,9 @@ func newDirection(l *Link, from, to string, f Faults) *direction {
 // direction is full and gives up when stop closes. len(ps) must not exceed
 // Config.InFlight.
 func (d *direction) send(ps []*Packet, stop <-chan struct{}) error {
+	if d.direct {
+		return d.sendDirect(ps, stop)
+	}
 	held := 0
 	release := func() {
 		for range held {
@@ -327,21 +344,118 @@ func (d *direction) send(ps []*Packet, stop <-chan struct{}) error {
 	}
 }
 
-var errStopped = errors.New("sim: send abandoned")
+// sendDirect runs the fused chain (number, faults, deliver) in the sender's
+// goroutine: on a zero-latency link the packets reach the far socket before
+// it returns, without waking the ingress goroutine, which only hands over
+// packets that are not due yet. It waits while Config.InFlight packets are
+// waiting to be due.
+func (d *direction) sendDirect(ps []*Packet, stop <-chan struct{}) error {
+	select {
+	case <-d.ready:
+	case <-stop:
+		return errStopped
+	case <-d.link.net.ctx.Done():
+		return ErrClosed
+	}
+	d.sched.Lock()
+	for len(d.due) > 0 && len(d.due)+len(ps) > d.link.net.cfg.InFlight {
+		d.sched.Unlock()
+		select {
+		case <-d.room:
+		case <-stop:
+			return errStopped
+		case <-d.link.net.ctx.Done():
+			return ErrClosed
+		}
+		d.sched.Lock()
+	}
+	var top *Packet
+	if len(d.due) > 0 {
+		top = d.due[0]
+	}
+	ok := d.number(ps, d.out)
+	moved := len(d.due) > 0 && d.due[0] != top
+	d.sched.Unlock()
+	if !ok {
+		return ErrClosed
+	}
+	if moved {
+		signal(d.wake)
+	}
+	return nil
+}
 
-// ingress is the source stage and the direction's one goroutine, its
-// scheduler: it numbers packets in the order they entered the direction,
-// hands them on in batches through the fused fault stages to deliver, and
-// sleeps until the earliest packet deliver left waiting is due. Numbering
-// and handing over happen in this goroutine only, in a fixed order at each
-// instant (first what has settled, then what is due), so under
-// testing/synctest no two timers of a direction race at one instant.
-func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) error {
-	settle := d.link.net.cfg.Settle
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// inFlight counts the packets between their send and their fate.
+func (d *direction) inFlight() int {
+	if !d.direct {
+		return len(d.slots)
+	}
+	d.sched.Lock()
+	defer d.sched.Unlock()
+	return len(d.due)
+}
+
+// clock is the ingress goroutine in direct mode: senders run the chain
+// themselves, and it only sleeps until the earliest waiting packet is due
+// and hands over what is due then.
+func (d *direction) clock(ctx context.Context, out *actors.Output[batch]) error {
+	d.sched.Lock()
+	d.out = out
+	d.sched.Unlock()
+	close(d.ready)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	var pending batch // with Settle: arrived, not yet numbered
+	for {
+		d.sched.Lock()
+		at, ok := d.nextWake(nil)
+		d.sched.Unlock()
+		var wake <-chan time.Time
+		if ok {
+			timer.Reset(time.Until(at))
+			wake = timer.C
+		}
+		select {
+		case <-d.wake:
+			timer.Stop()
+		case <-wake:
+			d.sched.Lock()
+			d.handOverDue(time.Now())
+			d.sched.Unlock()
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+var errStopped = errors.New("sim: send abandoned")
+
+// ingress is the source stage and the direction's one goroutine. Without
+// Settle it is the clock of direct mode (see sendDirect). With Settle it is
+// the direction's scheduler: it takes the packets senders queued, numbers
+// them once their instant has settled, hands them on in batches through the
+// fused fault stages to deliver, and sleeps until the earliest packet
+// deliver left waiting is due. Numbering and handing over happen in this
+// goroutine only, in a fixed order at each instant (first what has settled,
+// then what is due), and only at network instants (see
+// Network.NetworkInstant), so under testing/synctest no two timers of a
+// direction race at one instant, and no delivery meets a transport's
+// decision.
+func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) error {
+	if d.direct {
+		return d.clock(ctx, out)
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var pending batch // arrived, not yet numbered
 	for {
 		var wake <-chan time.Time
 		if at, ok := d.nextWake(pending); ok {
@@ -351,22 +465,13 @@ func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) erro
 		select {
 		case ps := <-d.in:
 			timer.Stop()
-			b := d.drain(append(pending, ps...))
-			if settle {
-				pending = b
-				continue
-			}
-			if !d.number(b, out) {
-				return nil
-			}
+			pending = d.drain(append(pending, ps...))
 		case <-wake:
 			now := time.Now()
-			if settle {
-				var ready batch
-				ready, pending = settled(d.drain(pending), now)
-				if !d.number(ready, out) {
-					return nil
-				}
+			var ready batch
+			ready, pending = settled(d.drain(pending), now)
+			if !d.number(ready, out) {
+				return nil
 			}
 			d.handOverDue(now)
 		case <-ctx.Done():
@@ -470,6 +575,7 @@ func (d *direction) stats() DirStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.st
+	s.Delivered = d.delivered.Load()
 	s.Dropped = make(map[string]uint64, len(d.st.Dropped))
 	for k, v := range d.st.Dropped {
 		s.Dropped[k] = v
@@ -477,10 +583,17 @@ func (d *direction) stats() DirStats {
 	return s
 }
 
-// record notes a packet's fate as the deliver stage learns it.
-func (d *direction) record(p *Packet) {
+// recordAll notes the fates of a batch as the deliver stage learns them.
+func (d *direction) recordAll(b batch) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, p := range b {
+		d.record(p)
+	}
+}
+
+// record notes a packet's fate, with d.mu held.
+func (d *direction) record(p *Packet) {
 	d.st.Sent++
 	d.st.Bytes += uint64(len(p.Payload))
 	if p.Drop != "" {
@@ -515,45 +628,60 @@ func (d *direction) record(p *Packet) {
 // link never touches a timer) and keeps the rest in a heap by (due time,
 // index) for the ingress goroutine to hand over when due.
 func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
+	d.recordAll(b)
+	now := time.Now()
 	for _, p := range b {
-		d.record(p)
-	}
-	for _, p := range b {
-		if p.Drop != "" {
-			<-d.slots
-			continue
+		switch {
+		case p.Drop != "":
+			d.release()
+		case p.Due.Equal(p.Sent) && !p.Due.After(now) && (len(d.due) == 0 || d.due[0].Due.After(now)):
+			// Not delayed at all, and nothing waiting is due before it:
+			// where the heap would put it first anyway.
+			d.handOver(p)
+			d.release()
+		default:
+			heap.Push(&d.due, p)
 		}
-		heap.Push(&d.due, p)
 	}
-	d.handOverDue(time.Now())
+	d.handOverDue(now)
 	return nil
+}
+
+// release frees a packet's place in the direction.
+func (d *direction) release() {
+	if !d.direct {
+		<-d.slots
+	}
 }
 
 // handOverDue hands over, in (due, index) order, every packet due by now.
 func (d *direction) handOverDue(now time.Time) {
+	popped := false
 	for len(d.due) > 0 && !d.due[0].Due.After(now) {
 		p := heap.Pop(&d.due).(*Packet)
 		d.handOver(p)
-		<-d.slots
+		d.release()
+		popped = true
+	}
+	if popped && d.direct {
+		signal(d.room)
 	}
 }
 
 // handOver gives every copy of a due packet to the destination host.
 func (d *direction) handOver(p *Packet) {
-	h := d.link.net.Host(d.to)
 	for i := range p.Copies {
 		payload := p.Payload
 		if i > 0 {
 			payload = slices.Clone(p.Payload)
 		}
-		reason := h.deliver(p.From, p.To, payload)
-		d.mu.Lock()
-		if reason != "" {
+		if reason := d.host.deliver(p.From, p.To, payload); reason != "" {
+			d.mu.Lock()
 			d.st.Dropped[reason]++
+			d.mu.Unlock()
 		} else {
-			d.st.Delivered++
+			d.delivered.Add(1)
 		}
-		d.mu.Unlock()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // Kind is a segment's type.
@@ -118,14 +119,27 @@ func Decode(b []byte) (Segment, error) {
 // ones' complement sum of 16-bit words. Over a segment that carries its
 // checksum it is 0.
 func checksum(b []byte) uint16 {
-	// Summing 32-bit words into 64 bits and folding at the end gives the
-	// same ones' complement sum as 16-bit words (RFC 1071, 2(B)), with a
-	// quarter of the additions.
-	var sum uint64
+	// Summing 64-bit big-endian words with end-around carry and folding at
+	// the end gives the same ones' complement sum as 16-bit words
+	// (RFC 1071, 2(B): the sum is independent of the word size), with an
+	// eighth of the additions.
+	var sum, c uint64
+	for len(b) >= 32 {
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b), c)
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[8:]), c)
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[16:]), c)
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[24:]), c)
+		b = b[32:]
+	}
 	for len(b) >= 8 {
-		sum += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b), c)
 		b = b[8:]
 	}
+	sum, c = bits.Add64(sum, c, 0)
+	sum += c // cannot carry again: sum is below 2^64-1 after a carry
+	// Fold to 32 bits and add the tail's 16-bit words; the tail is under 8
+	// bytes, so this cannot overflow.
+	sum = sum>>32 + sum&0xffffffff
 	for len(b) >= 2 {
 		sum += uint64(b[0])<<8 | uint64(b[1])
 		b = b[2:]

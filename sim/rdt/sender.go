@@ -15,8 +15,9 @@ func backgroundCtx() context.Context { return context.Background() }
 
 // event is one input of the ARQ stage.
 type event struct {
-	ack   *Segment // a segment from the peer whose ack fields matter
-	timer bool     // the timer fired
+	ack    Segment // a segment from the peer whose ack fields matter, if hasAck
+	hasAck bool
+	timer  bool // the timer fired
 }
 
 // wire is one encoded segment on its way out.
@@ -43,6 +44,7 @@ type sender struct {
 	cfg              Config
 	base, next       uint32
 	segs             []*outSeg // sequence numbers base .. next-1
+	slab             []outSeg  // outSegs allocated in blocks, handed out by newSeg
 	peerWnd          int
 	inflight         int // payload bytes in segs not yet acknowledged
 	rto              rtoEstimator
@@ -120,7 +122,7 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 		case <-c.kick:
 			b = append(b, event{})
 		case a := <-c.acks:
-			b = append(b, event{ack: &a})
+			b = append(b, event{ack: a, hasAck: true})
 		case <-c.timer.C:
 			b = append(b, event{timer: true})
 		case <-c.netDone:
@@ -137,7 +139,7 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 			select {
 			case <-c.kick:
 			case a := <-c.acks:
-				b = append(b, event{ack: &a})
+				b = append(b, event{ack: a, hasAck: true})
 			case <-c.timer.C:
 				b = append(b, event{timer: true})
 			default:
@@ -200,8 +202,8 @@ func (s *sender) step(evs []event) []wire {
 	var out []wire
 	s.heard = false
 	for _, e := range evs {
-		if e.ack != nil {
-			s.onAck(*e.ack, now)
+		if e.hasAck {
+			s.onAck(e.ack, now)
 			s.heard = true
 		}
 	}
@@ -406,7 +408,8 @@ loop:
 					size = avail
 				}
 			}
-			o = &outSeg{kind: KindDATA, payload: c.sbuf.take(size)}
+			o = s.newSeg()
+			o.kind, o.payload = KindDATA, c.sbuf.take(size)
 			took = true
 			c.stats.DataSent++
 		case c.wclosed:
@@ -426,6 +429,17 @@ loop:
 		signal(c.spaceReady)
 	}
 	return out
+}
+
+// newSeg returns a zeroed outSeg from a block of them: one allocation per
+// 64 packets instead of one each.
+func (s *sender) newSeg() *outSeg {
+	if len(s.slab) == 0 {
+		s.slab = make([]outSeg, 64)
+	}
+	o := &s.slab[0]
+	s.slab = s.slab[1:]
+	return o
 }
 
 // control adds the handshake, acknowledgement and reset segments this end
