@@ -52,6 +52,40 @@ type Network struct {
 	links  map[[2]string]*direction // (from host, to host) → direction
 	all    []*Link
 	closed bool
+
+	free     chan []byte  // recycled datagram buffers (see Buffer)
+	freeSize atomic.Int64 // bytes of capacity in free
+}
+
+// maxFree bounds the bytes of recycled buffers a network keeps.
+const maxFree = 16 << 20
+
+// Buffer returns a buffer of length size for a datagram, recycled when one
+// is free. Whoever ends up owning a datagram (the reader of a socket) may
+// hand its buffer back with Recycle once nothing refers to it any more.
+func (n *Network) Buffer(size int) []byte {
+	select {
+	case b := <-n.free:
+		n.freeSize.Add(-int64(cap(b)))
+		if cap(b) >= size {
+			return b[:size]
+		}
+	default:
+	}
+	return make([]byte, size, max(size, 2048))
+}
+
+// Recycle takes back a buffer from Buffer for reuse; the caller must not
+// touch it afterwards. Beyond a bound the buffer is left to the collector.
+func (n *Network) Recycle(b []byte) {
+	if cap(b) == 0 || n.freeSize.Load()+int64(cap(b)) > maxFree {
+		return
+	}
+	select {
+	case n.free <- b[:0]:
+		n.freeSize.Add(int64(cap(b)))
+	default:
+	}
 }
 
 // New returns an empty network. Its clock starts now: outages and records
@@ -62,7 +96,7 @@ func New(cfg Config) *Network {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Network{cfg: cfg, start: time.Now(), ctx: ctx, cancel: cancel,
-		hosts: make(map[string]*Host), links: make(map[[2]string]*direction)}
+		hosts: make(map[string]*Host), links: make(map[[2]string]*direction), free: make(chan []byte, 4096)}
 }
 
 // Done is closed when the network is closed; whatever runs on it should

@@ -62,6 +62,8 @@ type Segment struct {
 	Ack     uint32
 	Window  uint32
 	Payload []byte
+
+	datagram []byte // the buffer Decode parsed, which Payload aliases
 }
 
 func (s Segment) String() string {
@@ -105,6 +107,8 @@ func Decode(b []byte) (Segment, error) {
 		Seq:    binary.BigEndian.Uint32(b[4:]),
 		Ack:    binary.BigEndian.Uint32(b[8:]),
 		Window: binary.BigEndian.Uint32(b[12:]),
+
+		datagram: b,
 	}
 	if s.Kind < KindSYN || s.Kind > KindRST {
 		return Segment{}, fmt.Errorf("%w %d", ErrKind, b[0])

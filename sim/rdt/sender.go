@@ -30,6 +30,7 @@ type outSeg struct {
 	seq     uint32
 	kind    Kind
 	payload []byte
+	chunk   *chunk // the send queue's chunk payload aliases, or nil
 	sentAt  time.Time
 	expires time.Time
 	retx    bool // sent more than once: never an RTT sample (Karn)
@@ -45,6 +46,7 @@ type sender struct {
 	base, next       uint32
 	segs             []*outSeg // sequence numbers base .. next-1
 	slab             []outSeg  // outSegs allocated in blocks, handed out by newSeg
+	wbuf             []wire    // the slice step fills, reused
 	peerWnd          int
 	inflight         int // payload bytes in segs not yet acknowledged
 	rto              rtoEstimator
@@ -85,7 +87,7 @@ func (s *sender) wire() *actors.Pipeline {
 	actors.StepSink(p, actors.Spec{Name: "tx", Role: actors.RoleWriter, Does: "checksums, sends datagrams"}, segs, func(ctx context.Context, b []wire, _ bool) error {
 		datagrams := make([][]byte, len(b))
 		for i, w := range b {
-			datagrams[i] = w.seg.Append(make([]byte, 0, HeaderLen+len(w.seg.Payload)))
+			datagrams[i] = w.seg.Append(c.net.Buffer(HeaderLen + len(w.seg.Payload))[:0])
 		}
 		if err := c.send(c.remote, datagrams); err != nil {
 			return fmt.Errorf("send %d segments: %w", len(b), err)
@@ -188,6 +190,7 @@ func (s *sender) arq(ctx context.Context, evs []event, out *actors.Output[[]wire
 	if len(b) > 0 && !out.Send(b) {
 		return nil
 	}
+	s.wbuf = b[:0] // tx is fused and keeps nothing: reuse the slice
 	if s.over() {
 		s.finished = true
 		return actors.ErrFinished
@@ -199,7 +202,7 @@ func (s *sender) arq(ctx context.Context, evs []event, out *actors.Output[[]wire
 // step handles one batch of events and returns what to send.
 func (s *sender) step(evs []event) []wire {
 	now := time.Now()
-	var out []wire
+	out := s.wbuf[:0]
 	s.heard = false
 	for _, e := range evs {
 		if e.hasAck {
@@ -273,14 +276,22 @@ func (s *sender) onAck(seg Segment, now time.Time) {
 		}
 	}
 	slid := false
+	s.c.mu.Lock()
 	for len(s.segs) > 0 && s.segs[0].acked {
-		if s.segs[0].kind == KindFIN {
+		o := s.segs[0]
+		if o.kind == KindFIN {
 			s.finAcked = true
 		}
+		if o.chunk != nil { // the send queue may reuse the chunk now
+			s.c.sbuf.release(o.chunk)
+			o.chunk, o.payload = nil, nil
+		}
+		s.segs[0] = nil
 		s.segs = s.segs[1:]
 		s.base++
 		slid = true
 	}
+	s.c.mu.Unlock()
 	if slid {
 		if s.cfg.ARQ != SelectiveRepeat && len(s.segs) > 0 {
 			s.segs[0].expires = now.Add(s.rto.rto) // restart the one timer for the new base
@@ -409,7 +420,8 @@ loop:
 				}
 			}
 			o = s.newSeg()
-			o.kind, o.payload = KindDATA, c.sbuf.take(size)
+			o.kind = KindDATA
+			o.payload, o.chunk = c.sbuf.take(size)
 			took = true
 			c.stats.DataSent++
 		case c.wclosed:

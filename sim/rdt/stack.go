@@ -153,6 +153,7 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 				c := newConn(s.cfg, sock.Addr(), raddr, sock.SendBatch)
 				c.sock = sock
 				c.net = s.host.Network()
+				c.rbuf.recycle = c.net.Recycle
 				c.netDone = c.net.Done()
 				c.release = func() { sock.Close(); s.drop() }
 				c.ackPending = true
@@ -238,6 +239,7 @@ func (l *Listener) route(d sim.Datagram) {
 		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.SendBatch)
 		c.inbound = make(chan []byte, inboundQueue)
 		c.net = l.stack.host.Network()
+		c.rbuf.recycle = c.net.Recycle
 		c.netDone = c.net.Done()
 		c.synack = true
 		c.release = func() { l.remove(d.From); l.stack.drop() }
