@@ -108,9 +108,21 @@ func (h *Host) Bind(network, addr string) (*PacketConn, error) {
 func (h *Host) deliver(from, to Addr, payload []byte) string {
 	h.mu.Lock()
 	c := h.sockets[to.Port]
+	var q chan []byte
+	if c != nil {
+		q = c.routes[from]
+	}
 	h.mu.Unlock()
 	if c == nil {
 		return DropUnbound
+	}
+	if q != nil {
+		select {
+		case q <- payload:
+			return ""
+		default:
+			return DropRcvBuf
+		}
 	}
 	select {
 	case c.queue <- datagram{from: from, payload: payload}:
@@ -130,6 +142,7 @@ type PacketConn struct {
 	host          *Host
 	addr          Addr
 	queue         chan datagram
+	routes        map[Addr]chan []byte // guarded by host.mu; see Route
 	done          chan struct{}
 	closeOnce     sync.Once
 	readDeadline  *deadline.Deadline
@@ -243,6 +256,24 @@ func (c *PacketConn) SendBatch(to Addr, payloads [][]byte) error {
 
 func (c *PacketConn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "sim", Addr: c.addr, Err: err}
+}
+
+// Route sends the payloads of datagrams from peer straight to queue instead
+// of the socket's own queue (a datagram that finds queue full is dropped as
+// "rcvbuf"), as a kernel hands a connected flow to its own socket; a nil
+// queue ends the route. A stream listener uses it so that its connections
+// skip its demultiplexer. Datagrams already queued on the socket stay there.
+func (c *PacketConn) Route(peer Addr, queue chan []byte) {
+	c.host.mu.Lock()
+	defer c.host.mu.Unlock()
+	if queue == nil {
+		delete(c.routes, peer)
+		return
+	}
+	if c.routes == nil {
+		c.routes = make(map[Addr]chan []byte)
+	}
+	c.routes[peer] = queue
 }
 
 // Close unbinds the socket; blocked reads return net.ErrClosed.

@@ -214,6 +214,14 @@ func (l *Listener) demux() {
 			return
 		}
 		l.route(d)
+		// Route whatever else has arrived without waiting again.
+		for range inboundQueue {
+			if d, ok := l.sock.TryRecv(); ok {
+				l.route(d)
+			} else {
+				break
+			}
+		}
 	}
 }
 
@@ -245,6 +253,7 @@ func (l *Listener) route(d sim.Datagram) {
 		c.release = func() { l.remove(d.From); l.stack.drop() }
 		l.stack.hold()
 		l.conns[d.From] = c
+		l.sock.Route(d.From, c.inbound) // its datagrams skip demux from now on
 		c.run(int(seg.Window), 0)
 		l.backlog <- c
 	case seg.Kind != KindRST && seg.Kind != KindSYN:
@@ -258,6 +267,7 @@ func (l *Listener) remove(peer sim.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.conns, peer)
+	l.sock.Route(peer, nil)
 	if len(l.ended) >= 1<<16 {
 		clear(l.ended)
 	}
