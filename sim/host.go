@@ -106,26 +106,43 @@ func (h *Host) Bind(network, addr string) (*PacketConn, error) {
 // deliver hands a payload to the socket bound at to; it returns a drop
 // reason when it cannot.
 func (h *Host) deliver(from, to Addr, payload []byte) string {
+	return h.inbox(from, to).put(payload)
+}
+
+// inbox is where datagrams from one address to another go: a socket's
+// queue, or the queue its route for that peer names.
+type inbox struct {
+	from  Addr
+	sock  *PacketConn
+	route chan []byte
+}
+
+// inbox looks up where datagrams from from to to go now.
+func (h *Host) inbox(from, to Addr) inbox {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	c := h.sockets[to.Port]
-	var q chan []byte
-	if c != nil {
-		q = c.routes[from]
-	}
-	h.mu.Unlock()
 	if c == nil {
-		return DropUnbound
+		return inbox{from: from}
 	}
-	if q != nil {
+	return inbox{from: from, sock: c, route: c.routes[from]}
+}
+
+// put queues one payload, or returns why it was dropped.
+func (in inbox) put(payload []byte) string {
+	switch {
+	case in.sock == nil:
+		return DropUnbound
+	case in.route != nil:
 		select {
-		case q <- payload:
+		case in.route <- payload:
 			return ""
 		default:
 			return DropRcvBuf
 		}
 	}
 	select {
-	case c.queue <- datagram{from: from, payload: payload}:
+	case in.sock.queue <- datagram{from: in.from, payload: payload}:
 		return ""
 	default:
 		return DropRcvBuf

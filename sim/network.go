@@ -664,14 +664,19 @@ func (d *direction) record(p *Packet) {
 func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 	d.recordAll(b)
 	now := time.Now()
+	var to inbox // where the last packet handed over at once went
 	for _, p := range b {
 		switch {
 		case p.Drop != "":
 			d.release()
 		case p.Due.Equal(p.Sent) && !p.Due.After(now) && (len(d.due) == 0 || d.due[0].Due.After(now)):
 			// Not delayed at all, and nothing waiting is due before it:
-			// where the heap would put it first anyway.
-			d.handOver(p)
+			// where the heap would put it first anyway. Packets of one
+			// batch mostly share their endpoints: look them up once.
+			if to.sock == nil || to.from != p.From || to.sock.addr != p.To {
+				to = d.host.inbox(p.From, p.To)
+			}
+			d.handOverTo(to, p)
 			d.release()
 		default:
 			heap.Push(&d.due, p)
@@ -704,12 +709,17 @@ func (d *direction) handOverDue(now time.Time) {
 
 // handOver gives every copy of a due packet to the destination host.
 func (d *direction) handOver(p *Packet) {
+	d.handOverTo(d.host.inbox(p.From, p.To), p)
+}
+
+// handOverTo gives every copy of a due packet to the inbox it goes to.
+func (d *direction) handOverTo(to inbox, p *Packet) {
 	for i := range p.Copies {
 		payload := p.Payload
 		if i > 0 {
 			payload = slices.Clone(p.Payload)
 		}
-		if reason := d.host.deliver(p.From, p.To, payload); reason != "" {
+		if reason := to.put(payload); reason != "" {
 			d.mu.Lock()
 			d.st.Dropped[reason]++
 			d.mu.Unlock()

@@ -123,36 +123,39 @@ func Decode(b []byte) (Segment, error) {
 // ones' complement sum of 16-bit words. Over a segment that carries its
 // checksum it is 0.
 func checksum(b []byte) uint16 {
-	// Summing 64-bit big-endian words with end-around carry and folding at
-	// the end gives the same ones' complement sum as 16-bit words
-	// (RFC 1071, 2(B): the sum is independent of the word size), with an
-	// eighth of the additions.
-	var sum, c uint64
+	// RFC 1071 sums 16-bit big-endian words in ones' complement. The sum is
+	// independent of the word size and of byte order (RFC 1071, 2(A) and
+	// 2(B)): summing little-endian words gives the byte-swapped sum. So this
+	// loads 64-bit little-endian words (plain loads here), adds their 32-bit
+	// halves into four independent 64-bit accumulators (no carry chain: each
+	// would take 2^31 words to overflow), folds, and swaps at the end.
+	var s0, s1, s2, s3 uint64
 	for len(b) >= 32 {
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b), c)
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[8:]), c)
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[16:]), c)
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[24:]), c)
+		x0 := binary.LittleEndian.Uint64(b)
+		x1 := binary.LittleEndian.Uint64(b[8:])
+		x2 := binary.LittleEndian.Uint64(b[16:])
+		x3 := binary.LittleEndian.Uint64(b[24:])
+		s0 += x0&0xffffffff + x0>>32
+		s1 += x1&0xffffffff + x1>>32
+		s2 += x2&0xffffffff + x2>>32
+		s3 += x3&0xffffffff + x3>>32
 		b = b[32:]
 	}
+	sum := s0 + s1 + s2 + s3
 	for len(b) >= 8 {
-		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b), c)
+		x := binary.LittleEndian.Uint64(b)
+		sum += x&0xffffffff + x>>32
 		b = b[8:]
 	}
-	sum, c = bits.Add64(sum, c, 0)
-	sum += c // cannot carry again: sum is below 2^64-1 after a carry
-	// Fold to 32 bits and add the tail's 16-bit words; the tail is under 8
-	// bytes, so this cannot overflow.
-	sum = sum>>32 + sum&0xffffffff
 	for len(b) >= 2 {
-		sum += uint64(b[0])<<8 | uint64(b[1])
+		sum += uint64(b[0]) | uint64(b[1])<<8
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		sum += uint64(b[0]) << 8
+		sum += uint64(b[0]) // the low byte of a little-endian word
 	}
 	for sum > 0xffff {
 		sum = sum>>16 + sum&0xffff
 	}
-	return ^uint16(sum)
+	return ^bits.ReverseBytes16(uint16(sum))
 }
