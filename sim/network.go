@@ -316,7 +316,8 @@ type direction struct {
 	sched  sync.Mutex
 	out    *actors.Output[batch] // the ingress stage's output, set before ready closes
 	ready  chan struct{}
-	wake   chan struct{} // the earliest due time changed
+	wake   chan struct{} // a packet is due before armed
+	armed  time.Time     // when the clock means to wake; zero when it waits for wake only
 	room   chan struct{} // packets left the heap
 
 	mu      sync.Mutex
@@ -327,7 +328,7 @@ type direction struct {
 func newDirection(l *Link, from, to string, f Faults) *direction {
 	d := &direction{link: l, name: from + ">" + to, from: from, to: to,
 		in: make(chan []*Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight),
-		direct: !l.net.cfg.Settle, ready: make(chan struct{}), wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
+		direct: !l.net.cfg.Settle && f.faultFree(), ready: make(chan struct{}), wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
 	d.st = DirStats{Link: l.name, Dir: d.name, Dropped: map[string]uint64{}}
 	p := actors.New("link "+d.name, nil)
 	s := actors.Source(p, actors.Spec{Name: "ingress", Role: actors.RoleReader, Does: "numbers packets in send order"}, d.ingress, 4)
@@ -403,17 +404,17 @@ func (d *direction) sendDirect(ps []*Packet, stop <-chan struct{}) error {
 		}
 		d.sched.Lock()
 	}
-	var top *Packet
-	if len(d.due) > 0 {
-		top = d.due[0]
-	}
 	ok := d.number(ps, d.out)
-	moved := len(d.due) > 0 && d.due[0] != top
+	// Wake the clock only if a packet is now due before it means to wake.
+	early := len(d.due) > 0 && (d.armed.IsZero() || d.due[0].Due.Before(d.armed))
+	if early {
+		d.armed = d.due[0].Due
+	}
 	d.sched.Unlock()
 	if !ok {
 		return ErrClosed
 	}
-	if moved {
+	if early {
 		signal(d.wake)
 	}
 	return nil
@@ -450,6 +451,7 @@ func (d *direction) clock(ctx context.Context, out *actors.Output[batch]) error 
 	for {
 		d.sched.Lock()
 		at, ok := d.nextWake(nil)
+		d.armed = at // zero when nothing waits
 		d.sched.Unlock()
 		var wake <-chan time.Time
 		if ok {
@@ -471,12 +473,13 @@ func (d *direction) clock(ctx context.Context, out *actors.Output[batch]) error 
 
 var errStopped = errors.New("sim: send abandoned")
 
-// ingress is the source stage and the direction's one goroutine. Without
-// Settle it is the clock of direct mode (see sendDirect). With Settle it is
-// the direction's scheduler: it takes the packets senders queued, numbers
-// them once their instant has settled, hands them on in batches through the
-// fused fault stages to deliver, and sleeps until the earliest packet
-// deliver left waiting is due. Numbering and handing over happen in this
+// ingress is the source stage and the direction's one goroutine. On a
+// fault-free direction without Settle it is only the clock of direct mode
+// (see sendDirect). Otherwise it is the direction's scheduler: it takes the
+// packets senders queued, numbers them (with Settle, once their instant has
+// settled), hands them on in batches through the fused fault stages to
+// deliver, and sleeps until the earliest packet deliver left waiting is
+// due. Numbering and handing over happen in this
 // goroutine only, in a fixed order at each instant (first what has settled,
 // then what is due), and only at network instants (see
 // Network.NetworkInstant), so under testing/synctest no two timers of a
@@ -486,6 +489,7 @@ func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) erro
 	if d.direct {
 		return d.clock(ctx, out)
 	}
+	settle := d.link.net.cfg.Settle
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -500,12 +504,21 @@ func (d *direction) ingress(ctx context.Context, out *actors.Output[batch]) erro
 		case ps := <-d.in:
 			timer.Stop()
 			pending = d.drain(append(pending, ps...))
+			if !settle {
+				b := pending
+				pending = nil
+				if !d.number(b, out) {
+					return nil
+				}
+			}
 		case <-wake:
 			now := time.Now()
-			var ready batch
-			ready, pending = settled(d.drain(pending), now)
-			if !d.number(ready, out) {
-				return nil
+			if settle {
+				var ready batch
+				ready, pending = settled(d.drain(pending), now)
+				if !d.number(ready, out) {
+					return nil
+				}
 			}
 			d.handOverDue(now)
 		case <-ctx.Done():
