@@ -114,7 +114,7 @@ func (h *Host) deliver(from, to Addr, payload []byte) string {
 type inbox struct {
 	from  Addr
 	sock  *PacketConn
-	route chan []byte
+	route chan [][]byte
 }
 
 // inbox looks up where datagrams from from to to go now.
@@ -130,23 +130,37 @@ func (h *Host) inbox(from, to Addr) inbox {
 
 // put queues one payload, or returns why it was dropped.
 func (in inbox) put(payload []byte) string {
+	reason, _ := in.putCount([][]byte{payload})
+	return reason
+}
+
+// putCount queues payloads in order and returns why and how many were
+// dropped: a route takes them as one item, whole or not at all; a socket's
+// queue takes them one by one.
+func (in inbox) putCount(payloads [][]byte) (string, int) {
 	switch {
 	case in.sock == nil:
-		return DropUnbound
+		return DropUnbound, len(payloads)
 	case in.route != nil:
 		select {
-		case in.route <- payload:
-			return ""
+		case in.route <- payloads:
+			return "", 0
 		default:
-			return DropRcvBuf
+			return DropRcvBuf, len(payloads)
 		}
 	}
-	select {
-	case in.sock.queue <- datagram{from: in.from, payload: payload}:
-		return ""
-	default:
-		return DropRcvBuf
+	dropped := 0
+	for _, p := range payloads {
+		select {
+		case in.sock.queue <- datagram{from: in.from, payload: p}:
+		default:
+			dropped++
+		}
 	}
+	if dropped > 0 {
+		return DropRcvBuf, dropped
+	}
+	return "", 0
 }
 
 type datagram struct {
@@ -159,7 +173,7 @@ type PacketConn struct {
 	host          *Host
 	addr          Addr
 	queue         chan datagram
-	routes        map[Addr]chan []byte // guarded by host.mu; see Route
+	routes        map[Addr]chan [][]byte // guarded by host.mu; see Route
 	done          chan struct{}
 	closeOnce     sync.Once
 	readDeadline  *deadline.Deadline
@@ -276,11 +290,12 @@ func (c *PacketConn) opError(op string, err error) error {
 }
 
 // Route sends the payloads of datagrams from peer straight to queue instead
-// of the socket's own queue (a datagram that finds queue full is dropped as
-// "rcvbuf"), as a kernel hands a connected flow to its own socket; a nil
-// queue ends the route. A stream listener uses it so that its connections
-// skip its demultiplexer. Datagrams already queued on the socket stay there.
-func (c *PacketConn) Route(peer Addr, queue chan []byte) {
+// of the socket's own queue, as a kernel hands a connected flow to its own
+// socket: each item is the payloads one link hand-off carried, in order (a
+// batch that finds queue full is dropped as "rcvbuf"). A nil queue ends the
+// route. A stream listener uses it so that its connections skip its
+// demultiplexer. Datagrams already queued on the socket stay there.
+func (c *PacketConn) Route(peer Addr, queue chan [][]byte) {
 	c.host.mu.Lock()
 	defer c.host.mu.Unlock()
 	if queue == nil {
@@ -288,7 +303,7 @@ func (c *PacketConn) Route(peer Addr, queue chan []byte) {
 		return
 	}
 	if c.routes == nil {
-		c.routes = make(map[Addr]chan []byte)
+		c.routes = make(map[Addr]chan [][]byte)
 	}
 	c.routes[peer] = queue
 }

@@ -677,7 +677,8 @@ func (d *direction) record(p *Packet) {
 func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 	d.recordAll(b)
 	now := time.Now()
-	var to inbox // where the last packet handed over at once went
+	var to inbox     // where the packets handed over at once go
+	var run [][]byte // their payloads, not yet handed over
 	for _, p := range b {
 		switch {
 		case p.Drop != "":
@@ -685,18 +686,40 @@ func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 		case p.Due.Equal(p.Sent) && !p.Due.After(now) && (len(d.due) == 0 || d.due[0].Due.After(now)):
 			// Not delayed at all, and nothing waiting is due before it:
 			// where the heap would put it first anyway. Packets of one
-			// batch mostly share their endpoints: look them up once.
+			// batch mostly share their endpoints: they go in one hand-off.
 			if to.sock == nil || to.from != p.From || to.sock.addr != p.To {
-				to = d.host.inbox(p.From, p.To)
+				d.putRun(to, run)
+				to, run = d.host.inbox(p.From, p.To), nil
 			}
-			d.handOverTo(to, p)
+			for i := range p.Copies {
+				payload := p.Payload
+				if i > 0 {
+					payload = slices.Clone(p.Payload)
+				}
+				run = append(run, payload)
+			}
 			d.release()
 		default:
 			heap.Push(&d.due, p)
 		}
 	}
+	d.putRun(to, run)
 	d.handOverDue(now)
 	return nil
+}
+
+// putRun hands payloads to their inbox in one hand-off and counts them.
+func (d *direction) putRun(to inbox, run [][]byte) {
+	if len(run) == 0 {
+		return
+	}
+	reason, dropped := to.putCount(run)
+	d.delivered.Add(uint64(len(run) - dropped))
+	if dropped > 0 {
+		d.mu.Lock()
+		d.st.Dropped[reason] += uint64(dropped)
+		d.mu.Unlock()
+	}
 }
 
 // release frees a packet's place in the direction.
@@ -722,11 +745,7 @@ func (d *direction) handOverDue(now time.Time) {
 
 // handOver gives every copy of a due packet to the destination host.
 func (d *direction) handOver(p *Packet) {
-	d.handOverTo(d.host.inbox(p.From, p.To), p)
-}
-
-// handOverTo gives every copy of a due packet to the inbox it goes to.
-func (d *direction) handOverTo(to inbox, p *Packet) {
+	to := d.host.inbox(p.From, p.To)
 	for i := range p.Copies {
 		payload := p.Payload
 		if i > 0 {

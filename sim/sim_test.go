@@ -171,12 +171,12 @@ func TestRouteSendsOnePeersDatagramsToItsQueue(t *testing.T) {
 		two, _ := nw.Host("a").Bind("udp", "a:2")
 		dst, _ := nw.Host("b").Bind("udp", "b:9")
 		defer dst.Close()
-		q := make(chan []byte, 4)
+		q := make(chan [][]byte, 4)
 		dst.Route(one.Addr(), q)
 		is.NoErr(one.Send(dst.Addr(), []byte("routed")))
 		is.NoErr(two.Send(dst.Addr(), []byte("queued")))
 		synctest.Wait()
-		is.Equal(string(<-q), "routed") // the routed peer's datagram went to its queue
+		is.Equal(string((<-q)[0]), "routed") // the routed peer's datagram went to its queue
 		d, ok := dst.TryRecv()
 		is.True(ok)
 		is.Equal(string(d.Payload), "queued") // the other peer's stayed on the socket

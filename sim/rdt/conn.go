@@ -26,7 +26,7 @@ type Conn struct {
 
 	// inbound carries raw datagrams from the peer (server side, fed by the
 	// listener's demux); nil on the client side, which reads its own socket.
-	inbound chan []byte
+	inbound chan [][]byte
 	sock    *sim.PacketConn // client side only
 	net     *sim.Network    // the network the conn runs on
 	netDone <-chan struct{} // closed when the sim network closes

@@ -79,16 +79,16 @@ func (r *receiver) rx(ctx context.Context, out *actors.Output[[][]byte]) error {
 			}
 		} else {
 			select {
-			case p := <-c.inbound:
-				b = append(b, p)
+			case ps := <-c.inbound:
+				b = append(b, ps...)
 			case <-ctx.Done():
 				return nil
 			}
 		drain:
 			for len(b) < rxBatch {
 				select {
-				case p := <-c.inbound:
-					b = append(b, p)
+				case ps := <-c.inbound:
+					b = append(b, ps...)
 				default:
 					break drain
 				}

@@ -188,7 +188,8 @@ func (s *Stack) Listen(ctx context.Context, network, addr string) (net.Listener,
 // backlog is how many connections wait for Accept; SYNs beyond are ignored.
 const backlog = 128
 
-// inboundQueue is how many datagrams wait for one connection's receiver.
+// inboundQueue is how many batches of datagrams (each what one link hand-off
+// carried) wait for one connection's receiver.
 const inboundQueue = 1024
 
 // Listener accepts rdt connections. It is safe for concurrent use.
@@ -231,7 +232,7 @@ func (l *Listener) route(d sim.Datagram) {
 	if c != nil {
 		l.mu.Unlock()
 		select {
-		case c.inbound <- d.Payload:
+		case c.inbound <- [][]byte{d.Payload}:
 		default: // the connection is not keeping up: lost, as in a full NIC ring
 		}
 		return
@@ -245,7 +246,7 @@ func (l *Listener) route(d sim.Datagram) {
 	case seg.Kind == KindSYN && l.ended[d.From]: // a late copy of an old SYN
 	case seg.Kind == KindSYN && !l.closed && len(l.backlog) < cap(l.backlog):
 		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.SendBatch)
-		c.inbound = make(chan []byte, inboundQueue)
+		c.inbound = make(chan [][]byte, inboundQueue)
 		c.net = l.stack.host.Network()
 		c.rbuf.recycle = c.net.Recycle
 		c.netDone = c.net.Done()
