@@ -30,6 +30,23 @@
 // packets travel to the end too (marked with the reason), so every stage
 // sees every packet and the deliver stage records every fate.
 //
+// Direct mode: on a fault-free direction (Faults.faultFree: no delay, loss,
+// rate or schedule; an MTU is fine) of a network without Settle, a sender
+// runs the fused chain itself, under the direction's scheduling mutex, so a
+// packet reaches the far socket before Send returns, with no hand-off to the
+// ingress goroutine (which then only sleeps until packets not yet due are
+// due; on such a direction there are none). The graph is the same. On a
+// faulty direction the ingress goroutine keeps the batching: one call of
+// each stage per batch, not per packet.
+//
+// Hand-over: the packets one deliver step hands over at once to one
+// destination go as one item to a route (PacketConn.Route: a peer's
+// datagrams straight to a queue of the owner's choosing, as a kernel hands a
+// connected flow to its socket; sim/rdt's listeners route each connection),
+// or one by one to the socket's queue. Network.Buffer and Network.Recycle
+// keep a bounded free list of datagram buffers, which sim/rdt uses for its
+// segments.
+//
 // Determinism: each fault draws from its own PRNG,
 // rand.New(rand.NewPCG(seed, fnv(link, direction, fault))) (see Stream), a
 // fixed number of values for every packet of its direction, dropped or not.
@@ -61,7 +78,8 @@
 //
 // Limits: a direction holds at most Config.InFlight packets between ingress
 // and delivery (senders block beyond); a socket queues SocketQueue
-// datagrams (more are dropped as "rcvbuf").
+// datagrams (more are dropped as "rcvbuf"), a route queue what its owner
+// chose; the free list keeps at most 16 MiB of buffers.
 //
 // Concurrency: Network, Host, Link and PacketConn are safe for concurrent
 // use. Imports: sim may import transport and actors, never protocols.

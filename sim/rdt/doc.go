@@ -31,8 +31,15 @@
 // acknowledgements the receiver asks for (through a flag and a kick), so one
 // goroutine decides the order of a connection's packets. Write copies into
 // a bounded send buffer of chunks (a segment aliases its chunk unless it
-// spans two) and kicks the events stage; Read copies out of the payloads
-// deliver queues as they arrived.
+// spans two; a chunk is reused once taken entirely and every segment cut
+// from it is acknowledged) and kicks the events stage; tx encodes segments
+// into datagram buffers from the network's free list (sim.Network.Buffer);
+// Read copies out of the payloads deliver queues as they arrived and
+// recycles each datagram once read. verify passes a data segment's ack
+// fields to the sender only when they changed within its batch. A
+// listener's demultiplexer sees a peer's datagrams only until its
+// connection exists: then the socket routes them (sim.PacketConn.Route)
+// straight to the connection's rx, a link hand-off at a time.
 //
 // Determinism: with Config.Settle the events stage, before its first batch
 // and after each first event, waits on a timer until the next transport
