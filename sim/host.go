@@ -266,6 +266,15 @@ func (c *PacketConn) SendBatch(to Addr, payloads [][]byte) error {
 	if d == nil {
 		return c.opError("write", fmt.Errorf("no link from %s to %s: %w", c.host.name, to.Host, syscall.EHOSTUNREACH))
 	}
+	if d.direct {
+		if err := d.sendDirect(c.addr, to, payloads, now, c.done); err != nil {
+			if errors.Is(err, errStopped) {
+				return c.opError("write", net.ErrClosed)
+			}
+			return c.opError("write", err)
+		}
+		return nil
+	}
 	chunk := min(sendChunk, c.host.net.cfg.InFlight)
 	for len(payloads) > 0 {
 		n := min(chunk, len(payloads))

@@ -318,7 +318,9 @@ type direction struct {
 	ready  chan struct{}
 	wake   chan struct{} // a packet is due before armed
 	armed  time.Time     // when the clock means to wake; zero when it waits for wake only
-	room   chan struct{} // packets left the heap
+	// scratch holds the Packets of one direct send (see sendDirect).
+	scratch     []Packet
+	scratchPtrs []*Packet
 
 	mu      sync.Mutex
 	st      DirStats
@@ -328,7 +330,7 @@ type direction struct {
 func newDirection(l *Link, from, to string, f Faults) *direction {
 	d := &direction{link: l, name: from + ">" + to, from: from, to: to,
 		in: make(chan []*Packet, 64), slots: make(chan struct{}, l.net.cfg.InFlight),
-		direct: !l.net.cfg.Settle && f.faultFree(), ready: make(chan struct{}), wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
+		direct: !l.net.cfg.Settle && f.faultFree(), ready: make(chan struct{}), wake: make(chan struct{}, 1)}
 	d.st = DirStats{Link: l.name, Dir: d.name, Dropped: map[string]uint64{}}
 	p := actors.New("link "+d.name, nil)
 	s := actors.Source(p, actors.Spec{Name: "ingress", Role: actors.RoleReader, Does: "numbers packets in send order"}, d.ingress, 4)
@@ -346,9 +348,6 @@ func newDirection(l *Link, from, to string, f Faults) *direction {
 // direction is full and gives up when stop closes. len(ps) must not exceed
 // Config.InFlight.
 func (d *direction) send(ps []*Packet, stop <-chan struct{}) error {
-	if d.direct {
-		return d.sendDirect(ps, stop)
-	}
 	held := 0
 	release := func() {
 		for range held {
@@ -380,11 +379,11 @@ func (d *direction) send(ps []*Packet, stop <-chan struct{}) error {
 }
 
 // sendDirect runs the fused chain (number, faults, deliver) in the sender's
-// goroutine: on a zero-latency link the packets reach the far socket before
-// it returns, without waking the ingress goroutine, which only hands over
-// packets that are not due yet. It waits while Config.InFlight packets are
-// waiting to be due.
-func (d *direction) sendDirect(ps []*Packet, stop <-chan struct{}) error {
+// goroutine: on a fault-free link the packets reach the far socket before
+// it returns, without waking the ingress goroutine. Nothing on such a link
+// waits to be due, so the Packets live only during the call: they are built
+// in the direction's scratch space, not allocated.
+func (d *direction) sendDirect(from, to Addr, payloads [][]byte, sent time.Time, stop <-chan struct{}) error {
 	select {
 	case <-d.ready:
 	case <-stop:
@@ -393,23 +392,23 @@ func (d *direction) sendDirect(ps []*Packet, stop <-chan struct{}) error {
 		return ErrClosed
 	}
 	d.sched.Lock()
-	for len(d.due) > 0 && len(d.due)+len(ps) > d.link.net.cfg.InFlight {
-		d.sched.Unlock()
-		select {
-		case <-d.room:
-		case <-stop:
-			return errStopped
-		case <-d.link.net.ctx.Done():
-			return ErrClosed
-		}
-		d.sched.Lock()
+	n := len(payloads)
+	if cap(d.scratch) < n {
+		d.scratch, d.scratchPtrs = make([]Packet, n), make([]*Packet, n)
+	}
+	pk, ps := d.scratch[:n], d.scratchPtrs[:n]
+	for i, p := range payloads {
+		pk[i] = Packet{From: from, To: to, Payload: p, Sent: sent}
+		ps[i] = &pk[i]
 	}
 	ok := d.number(ps, d.out)
-	// Wake the clock only if a packet is now due before it means to wake.
+	// Wake the clock only if a packet is now due before it means to wake
+	// (never on a fault-free link; kept so the rule holds if that changes).
 	early := len(d.due) > 0 && (d.armed.IsZero() || d.due[0].Due.Before(d.armed))
 	if early {
 		d.armed = d.due[0].Due
 	}
+	clear(pk) // drop the payloads: the scratch space must not keep them alive
 	d.sched.Unlock()
 	if !ok {
 		return ErrClosed
@@ -699,6 +698,11 @@ func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 				run = append(run, payload)
 			}
 			d.release()
+		case d.direct:
+			// Not on a fault-free link; but a direct send's Packets live in
+			// scratch space, so one that must wait needs its own.
+			q := *p
+			heap.Push(&d.due, &q)
 		default:
 			heap.Push(&d.due, p)
 		}
@@ -731,15 +735,10 @@ func (d *direction) release() {
 
 // handOverDue hands over, in (due, index) order, every packet due by now.
 func (d *direction) handOverDue(now time.Time) {
-	popped := false
 	for len(d.due) > 0 && !d.due[0].Due.After(now) {
 		p := heap.Pop(&d.due).(*Packet)
 		d.handOver(p)
 		d.release()
-		popped = true
-	}
-	if popped && d.direct {
-		signal(d.room)
 	}
 }
 

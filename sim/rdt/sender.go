@@ -47,6 +47,7 @@ type sender struct {
 	segs             []*outSeg // sequence numbers base .. next-1
 	slab             []outSeg  // outSegs allocated in blocks, handed out by newSeg
 	wbuf             []wire    // the slice step fills, reused
+	spare            []*outSeg // acknowledged outSegs, for newSeg to reuse
 	peerWnd          int
 	inflight         int // payload bytes in segs not yet acknowledged
 	rto              rtoEstimator
@@ -287,6 +288,7 @@ func (s *sender) onAck(seg Segment, now time.Time) {
 			o.chunk, o.payload = nil, nil
 		}
 		s.segs[0] = nil
+		s.spare = append(s.spare, o) // nothing else refers to it now
 		s.segs = s.segs[1:]
 		s.base++
 		slid = true
@@ -443,9 +445,15 @@ loop:
 	return out
 }
 
-// newSeg returns a zeroed outSeg from a block of them: one allocation per
-// 64 packets instead of one each.
+// newSeg returns a zeroed outSeg: an acknowledged one, or one from a block
+// (one allocation per 64 packets instead of one each).
 func (s *sender) newSeg() *outSeg {
+	if n := len(s.spare); n > 0 {
+		o := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		*o = outSeg{}
+		return o
+	}
 	if len(s.slab) == 0 {
 		s.slab = make([]outSeg, 64)
 	}
