@@ -688,7 +688,7 @@ func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 			// batch mostly share their endpoints: they go in one hand-off.
 			if to.sock == nil || to.from != p.From || to.sock.addr != p.To {
 				d.putRun(to, run)
-				to, run = d.host.inbox(p.From, p.To), nil
+				to, run = d.host.inbox(p.From, p.To), make([][]byte, 0, len(b))
 			}
 			for i := range p.Copies {
 				payload := p.Payload
