@@ -294,7 +294,8 @@ func (s DirStats) DroppedTotal() uint64 {
 // direction is one way of a link: its ingress channel, its pipeline of
 // fault stages and the deliver stage that waits until each packet is due.
 // One goroutine, the ingress stage's, runs all of it (the rest is fused),
-// so numbering packets and handing them over can never race each other.
+// so numbering packets and handing them over can never race each other;
+// only in direct mode do senders run the chain too, one at a time.
 type direction struct {
 	link      *Link
 	name      string // "a>b"
@@ -309,9 +310,10 @@ type direction struct {
 	next      uint64  // packet index
 	due       dueHeap // packets waiting until due
 
-	// Without Settle, senders run the fused chain themselves (direct
-	// mode): sched serializes them and the ingress goroutine's hand-overs,
-	// and guards next, due and the fault stages' state.
+	// On a fault-free direction without Settle, senders run the fused
+	// chain themselves (direct mode): sched serializes them and the
+	// ingress goroutine's hand-overs, and guards next, due, scratch and
+	// the stages' state.
 	direct bool
 	sched  sync.Mutex
 	out    *actors.Output[batch] // the ingress stage's output, set before ready closes
