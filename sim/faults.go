@@ -252,6 +252,13 @@ func (d *direction) faultStages(f Faults, seed uint64) []faultStage {
 	return st
 }
 
+// faultFree says whether the direction is a perfect wire: no delay, no
+// loss, no rate, nothing scheduled (an MTU is allowed: it never waits).
+func (f Faults) faultFree() bool {
+	return f.Latency == 0 && f.Jitter == 0 && f.Loss == 0 && f.Burst == nil && f.Duplicate == 0 &&
+		f.Reorder == 0 && f.Corrupt == 0 && f.Rate == 0 && len(f.Down) == 0 && len(f.DropPackets) == 0
+}
+
 func (f Faults) queue() int {
 	if f.Queue <= 0 {
 		return 64

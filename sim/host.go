@@ -106,18 +106,61 @@ func (h *Host) Bind(network, addr string) (*PacketConn, error) {
 // deliver hands a payload to the socket bound at to; it returns a drop
 // reason when it cannot.
 func (h *Host) deliver(from, to Addr, payload []byte) string {
+	return h.inbox(from, to).put(payload)
+}
+
+// inbox is where datagrams from one address to another go: a socket's
+// queue, or the queue its route for that peer names.
+type inbox struct {
+	from  Addr
+	sock  *PacketConn
+	route chan [][]byte
+}
+
+// inbox looks up where datagrams from from to to go now.
+func (h *Host) inbox(from, to Addr) inbox {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	c := h.sockets[to.Port]
-	h.mu.Unlock()
 	if c == nil {
-		return DropUnbound
+		return inbox{from: from}
 	}
-	select {
-	case c.queue <- datagram{from: from, payload: payload}:
-		return ""
-	default:
-		return DropRcvBuf
+	return inbox{from: from, sock: c, route: c.routes[from]}
+}
+
+// put queues one payload, or returns why it was dropped.
+func (in inbox) put(payload []byte) string {
+	reason, _ := in.putCount([][]byte{payload})
+	return reason
+}
+
+// putCount queues payloads in order and returns why and how many were
+// dropped: a route takes them as one item, whole or not at all; a socket's
+// queue takes them one by one.
+func (in inbox) putCount(payloads [][]byte) (string, int) {
+	switch {
+	case in.sock == nil:
+		return DropUnbound, len(payloads)
+	case in.route != nil:
+		select {
+		case in.route <- payloads:
+			return "", 0
+		default:
+			return DropRcvBuf, len(payloads)
+		}
 	}
+	dropped := 0
+	for _, p := range payloads {
+		select {
+		case in.sock.queue <- datagram{from: in.from, payload: p}:
+		default:
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		return DropRcvBuf, dropped
+	}
+	return "", 0
 }
 
 type datagram struct {
@@ -130,6 +173,7 @@ type PacketConn struct {
 	host          *Host
 	addr          Addr
 	queue         chan datagram
+	routes        map[Addr]chan [][]byte // guarded by host.mu; see Route
 	done          chan struct{}
 	closeOnce     sync.Once
 	readDeadline  *deadline.Deadline
@@ -222,12 +266,22 @@ func (c *PacketConn) SendBatch(to Addr, payloads [][]byte) error {
 	if d == nil {
 		return c.opError("write", fmt.Errorf("no link from %s to %s: %w", c.host.name, to.Host, syscall.EHOSTUNREACH))
 	}
+	if d.direct {
+		if err := d.sendDirect(c.addr, to, payloads, now, c.done); err != nil {
+			if errors.Is(err, errStopped) {
+				return c.opError("write", net.ErrClosed)
+			}
+			return c.opError("write", err)
+		}
+		return nil
+	}
 	chunk := min(sendChunk, c.host.net.cfg.InFlight)
 	for len(payloads) > 0 {
 		n := min(chunk, len(payloads))
-		ps := make([]*Packet, n)
+		ps, pk := make([]*Packet, n), make([]Packet, n) // two allocations per chunk, not one per packet
 		for i, p := range payloads[:n] {
-			ps[i] = &Packet{From: c.addr, To: to, Payload: p, Sent: now}
+			pk[i] = Packet{From: c.addr, To: to, Payload: p, Sent: now}
+			ps[i] = &pk[i]
 		}
 		if err := d.send(ps, c.done); err != nil {
 			if errors.Is(err, errStopped) {
@@ -242,6 +296,25 @@ func (c *PacketConn) SendBatch(to Addr, payloads [][]byte) error {
 
 func (c *PacketConn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "sim", Addr: c.addr, Err: err}
+}
+
+// Route sends the payloads of datagrams from peer straight to queue instead
+// of the socket's own queue, as a kernel hands a connected flow to its own
+// socket: each item is the payloads one link hand-off carried, in order (a
+// batch that finds queue full is dropped as "rcvbuf"). A nil queue ends the
+// route. A stream listener uses it so that its connections skip its
+// demultiplexer. Datagrams already queued on the socket stay there.
+func (c *PacketConn) Route(peer Addr, queue chan [][]byte) {
+	c.host.mu.Lock()
+	defer c.host.mu.Unlock()
+	if queue == nil {
+		delete(c.routes, peer)
+		return
+	}
+	if c.routes == nil {
+		c.routes = make(map[Addr]chan [][]byte)
+	}
+	c.routes[peer] = queue
 }
 
 // Close unbinds the socket; blocked reads return net.ErrClosed.

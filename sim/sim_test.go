@@ -159,3 +159,34 @@ func TestNoLinkIsUnreachable(t *testing.T) {
 	_, err = c.WriteTo([]byte("x"), sim.Addr{Host: "z", Port: 1})
 	is.True(err != nil && strings.Contains(err.Error(), "no link")) // clear error
 }
+
+func TestRouteSendsOnePeersDatagramsToItsQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		nw := sim.New(sim.Config{Seed: 1})
+		defer nw.Close()
+		_, err := nw.Connect("a", "b", sim.Faults{}, sim.Faults{})
+		is.NoErr(err)
+		one, _ := nw.Host("a").Bind("udp", "a:1")
+		two, _ := nw.Host("a").Bind("udp", "a:2")
+		dst, _ := nw.Host("b").Bind("udp", "b:9")
+		defer dst.Close()
+		q := make(chan [][]byte, 4)
+		dst.Route(one.Addr(), q)
+		is.NoErr(one.Send(dst.Addr(), []byte("routed")))
+		is.NoErr(two.Send(dst.Addr(), []byte("queued")))
+		synctest.Wait()
+		is.Equal(string((<-q)[0]), "routed") // the routed peer's datagram went to its queue
+		d, ok := dst.TryRecv()
+		is.True(ok)
+		is.Equal(string(d.Payload), "queued") // the other peer's stayed on the socket
+		_, ok = dst.TryRecv()
+		is.True(!ok) // and nothing else
+		dst.Route(one.Addr(), nil)
+		is.NoErr(one.Send(dst.Addr(), []byte("back")))
+		synctest.Wait()
+		d, ok = dst.TryRecv()
+		is.True(ok && string(d.Payload) == "back") // route ended: the socket's queue again
+		is.Equal(len(q), 0)
+	})
+}

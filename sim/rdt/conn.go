@@ -26,13 +26,14 @@ type Conn struct {
 
 	// inbound carries raw datagrams from the peer (server side, fed by the
 	// listener's demux); nil on the client side, which reads its own socket.
-	inbound chan []byte
+	inbound chan [][]byte
 	sock    *sim.PacketConn // client side only
+	net     *sim.Network    // the network the conn runs on
 	netDone <-chan struct{} // closed when the sim network closes
 
 	mu sync.Mutex
 	// application → sender
-	sbuf    byteQueue
+	sbuf    sendQueue
 	wclosed bool // CloseWrite or Close: FIN follows the bytes written
 	closed  bool // Close: local reads and writes fail
 	rclosed bool // CloseRead: reads give EOF, arriving bytes are dropped
@@ -225,7 +226,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 		if space := c.cfg.SndBuf - c.sbuf.n; space > 0 {
 			n := min(space, len(b)-written)
-			c.sbuf.push(slices.Clone(b[written : written+n]))
+			c.sbuf.push(b[written : written+n])
 			written += n
 			c.mu.Unlock()
 			signal(c.kick)
@@ -355,35 +356,21 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 type byteQueue struct {
 	bufs [][]byte
 	n    int // bytes queued
+
+	// With recycle set, owners[i] is the datagram bufs[i] aliases (or nil),
+	// handed to recycle once bufs[i] has been read to its end.
+	owners  [][]byte
+	recycle func([]byte)
 }
 
-// push queues b, which the queue then owns.
-func (q *byteQueue) push(b []byte) {
+// pushOwned queues b, which aliases owner, a datagram buffer the queue
+// recycles once b has been read.
+func (q *byteQueue) pushOwned(b, owner []byte) {
 	if len(b) > 0 {
 		q.bufs = append(q.bufs, b)
+		q.owners = append(q.owners, owner)
 		q.n += len(b)
 	}
-}
-
-// take removes the next size bytes (size <= q.n) and returns them in one
-// slice: part of a queued buffer when they lie in one, else a copy.
-func (q *byteQueue) take(size int) []byte {
-	head := q.bufs[0]
-	if len(head) < size {
-		p := make([]byte, size)
-		q.read(p)
-		return p
-	}
-	p := head[:size:size]
-	q.bufs[0] = head[size:]
-	if len(q.bufs[0]) == 0 {
-		q.bufs[0] = nil
-		q.bufs = q.bufs[1:]
-	}
-	if q.n -= size; len(q.bufs) == 0 {
-		q.bufs = nil
-	}
-	return p
 }
 
 // read moves up to len(p) queued bytes into p and returns how many.
@@ -395,13 +382,122 @@ func (q *byteQueue) read(p []byte) int {
 		if k == len(q.bufs[0]) {
 			q.bufs[0] = nil
 			q.bufs = q.bufs[1:]
+			if len(q.owners) > 0 {
+				if q.owners[0] != nil && q.recycle != nil {
+					q.recycle(q.owners[0])
+				}
+				q.owners[0] = nil
+				q.owners = q.owners[1:]
+			}
 		} else {
 			q.bufs[0] = q.bufs[0][k:]
 		}
 	}
 	q.n -= n
 	if len(q.bufs) == 0 {
-		q.bufs = nil
+		q.bufs, q.owners = nil, nil
 	}
 	return n
+}
+
+// chunk is a buffer of the send queue: Write copies into one, segments
+// alias it until they are acknowledged, then it is reused.
+type chunk struct {
+	buf      []byte
+	refs     int  // segments still aliasing buf
+	consumed bool // every byte of buf has been taken
+}
+
+// sendQueue is the send buffer: chunks of written bytes that segments are
+// cut from. A chunk that has been taken entirely and is no longer aliased
+// by any segment goes to a short free list for the next Write. Its methods
+// are called with the conn's mu held.
+type sendQueue struct {
+	chunks []*chunk
+	head   []byte // the untaken rest of chunks[0].buf
+	n      int    // bytes queued
+	free   []*chunk
+}
+
+// maxFreeChunks bounds the chunks a send queue keeps for reuse.
+const maxFreeChunks = 32
+
+// push copies b into a chunk, reusing a free one when it is big enough.
+func (q *sendQueue) push(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	var ch *chunk
+	for len(q.free) > 0 && ch == nil {
+		last := q.free[len(q.free)-1]
+		q.free = q.free[:len(q.free)-1]
+		if cap(last.buf) >= len(b) {
+			ch = last
+		}
+	}
+	if ch == nil {
+		ch = &chunk{buf: make([]byte, 0, len(b))}
+	}
+	ch.buf, ch.refs, ch.consumed = append(ch.buf[:0], b...), 0, false
+	if len(q.chunks) == 0 {
+		q.head = ch.buf
+	}
+	q.chunks = append(q.chunks, ch)
+	q.n += len(b)
+}
+
+// take removes the next size bytes (0 < size <= q.n). When they lie in one
+// chunk it returns a slice of it and the chunk, whose reference the caller
+// must drop with release once done; else it returns a copy and nil.
+func (q *sendQueue) take(size int) ([]byte, *chunk) {
+	if len(q.head) < size {
+		p := make([]byte, size)
+		for k := 0; k < size; {
+			c := copy(p[k:], q.head)
+			k += c
+			q.head = q.head[c:]
+			q.n -= c
+			if len(q.head) == 0 {
+				q.pop()
+			}
+		}
+		return p, nil
+	}
+	ch := q.chunks[0]
+	p := q.head[:size:size]
+	ch.refs++
+	q.head = q.head[size:]
+	q.n -= size
+	if len(q.head) == 0 {
+		q.pop()
+	}
+	return p, ch
+}
+
+// pop drops the head chunk, taken entirely.
+func (q *sendQueue) pop() {
+	ch := q.chunks[0]
+	q.chunks[0] = nil
+	q.chunks = q.chunks[1:]
+	ch.consumed = true
+	q.recycle(ch)
+	q.head = nil
+	if len(q.chunks) > 0 {
+		q.head = q.chunks[0].buf
+	} else {
+		q.chunks = nil
+	}
+}
+
+// release drops a segment's reference to ch.
+func (q *sendQueue) release(ch *chunk) {
+	ch.refs--
+	q.recycle(ch)
+}
+
+func (q *sendQueue) recycle(ch *chunk) {
+	if ch.consumed && ch.refs == 0 && len(q.free) < maxFreeChunks {
+		ch.consumed = false // not twice
+		q.free = append(q.free, ch)
+	}
 }

@@ -34,15 +34,25 @@
 // acknowledgements the receiver asks for (through a flag and a kick), so one
 // goroutine decides the order of a connection's packets. Write copies into
 // a bounded send buffer of chunks (a segment aliases its chunk unless it
-// spans two) and kicks the events stage; Read copies out of the payloads
-// deliver queues as they arrived.
+// spans two; a chunk is reused once taken entirely and every segment cut
+// from it is acknowledged) and kicks the events stage; tx encodes segments
+// into datagram buffers from the network's free list (sim.Network.Buffer);
+// Read copies out of the payloads deliver queues as they arrived and
+// recycles each datagram once read. verify passes a data segment's ack
+// fields to the sender only when they changed within its batch. A
+// listener's demultiplexer sees a peer's datagrams only until its
+// connection exists: then the socket routes them (sim.PacketConn.Route)
+// straight to the connection's rx, a link hand-off at a time.
 //
-// Determinism: with Config.Settle the events stage, after its first event,
-// waits one nanosecond on a timer before it drains what is pending. Under
-// testing/synctest that timer fires only when every goroutine of the bubble
-// is blocked, i.e. when the instant has settled (the application has written
-// what it will write, the receiver has taken what arrived), so the arq stage
-// sees the same state, and sends the same packets, in every run.
+// Determinism: with Config.Settle the events stage, before its first batch
+// and after each first event, waits on a timer until the next transport
+// instant (sim.Network.TransportInstant, an odd nanosecond since the
+// network's start) before it drains what is pending. Under testing/synctest
+// that timer fires only when every goroutine of the bubble is blocked, and
+// links hand packets over only at the even instants between, so by then the
+// application has written what it will, the receiver has taken everything
+// that arrived before, and nothing arrives while the arq stage reads the
+// connection's state: it sends the same packets in every run.
 //
 // Ending: the sender pipeline's arq stage finishes when both FINs are
 // acknowledged (after a TIME-WAIT of four RTOs, extended while the peer keeps resending), after Close once its FIN is

@@ -95,7 +95,7 @@ func TestChecksumEqualsSixteenBitReference(t *testing.T) {
 				b[i] = 0xff
 			}
 		}
-		is.Equal(checksum(b), checksum16(b)) // 32-bit words give the same sum
+		is.Equal(checksum(b), checksum16(b)) // 64-bit little-endian words give the same sum
 	}
 	is.Equal(checksum(nil), uint16(0xffff)) // empty: the sum is 0
 }

@@ -8,8 +8,9 @@ import (
 
 // delivery is a run of in-order bytes for the application, or its end.
 type delivery struct {
-	data []byte
-	fin  bool
+	data     []byte
+	datagram []byte // the buffer data aliases, recycled once data is read
+	fin      bool
 }
 
 // receiver is the state of the receiver pipeline's stages.
@@ -55,7 +56,7 @@ func reassembleDoes(a ARQ) string {
 func (r *receiver) rx(ctx context.Context, out *actors.Output[[][]byte]) error {
 	c := r.c
 	for {
-		var b [][]byte
+		b := make([][]byte, 0, rxBatch)
 		if c.sock != nil {
 			d, err := c.sock.Recv()
 			if err != nil {
@@ -78,16 +79,16 @@ func (r *receiver) rx(ctx context.Context, out *actors.Output[[][]byte]) error {
 			}
 		} else {
 			select {
-			case p := <-c.inbound:
-				b = append(b, p)
+			case ps := <-c.inbound:
+				b = append(b, ps...)
 			case <-ctx.Done():
 				return nil
 			}
 		drain:
 			for len(b) < rxBatch {
 				select {
-				case p := <-c.inbound:
-					b = append(b, p)
+				case ps := <-c.inbound:
+					b = append(b, ps...)
 				default:
 					break drain
 				}
@@ -106,7 +107,9 @@ const rxBatch = 64
 // acknowledgements go to the sender; data and FIN go on.
 func (r *receiver) verify(ctx context.Context, batch [][]byte, out *actors.Output[[]Segment]) error {
 	c := r.c
-	var data []Segment
+	data := make([]Segment, 0, len(batch))
+	var last Segment // the last segment passed to the sender, if fwd
+	fwd := false
 	for _, b := range batch {
 		seg, err := Decode(b)
 		if err != nil {
@@ -132,10 +135,16 @@ func (r *receiver) verify(ctx context.Context, batch [][]byte, out *actors.Outpu
 			signal(c.kick)
 			continue
 		}
-		select {
-		case c.acks <- seg:
-		case <-ctx.Done():
-			return nil
+		// A data segment's ack fields matter to the sender only when they
+		// differ from the last ones passed on from this batch: in a bulk
+		// transfer one per batch instead of one per segment.
+		if seg.Kind != KindDATA || !fwd || seg.Ack != last.Ack || seg.Window != last.Window {
+			select {
+			case c.acks <- seg:
+			case <-ctx.Done():
+				return nil
+			}
+			last, fwd = seg, true
 		}
 		// The payload aliases the datagram, which the sim handed over
 		// for good (each duplicate is its own copy): no copy needed.
@@ -154,7 +163,7 @@ func (r *receiver) verify(ctx context.Context, batch [][]byte, out *actors.Outpu
 // within its window ahead of a gap. Every data packet is acknowledged.
 func (r *receiver) reassemble(ctx context.Context, segs []Segment, out *actors.Output[[]delivery]) error {
 	c := r.c
-	var runs []delivery
+	runs := make([]delivery, 0, len(segs))
 	c.mu.Lock()
 	for _, seg := range segs {
 		runs = r.accept(seg, runs)
@@ -212,7 +221,7 @@ func (r *receiver) accept(seg Segment, runs []delivery) []delivery {
 			c.peerFin = true
 			return append(runs, delivery{fin: true})
 		}
-		runs = append(runs, delivery{data: seg.Payload})
+		runs = append(runs, delivery{data: seg.Payload, datagram: seg.datagram})
 		next, ok := r.ooo[c.rcvNext]
 		if !ok {
 			return runs
@@ -237,7 +246,7 @@ func (r *receiver) deliver(ctx context.Context, runs []delivery, _ bool) error {
 		case c.rclosed || c.closed:
 			c.rcvUsed -= len(d.data)
 		default:
-			c.rbuf.push(d.data)
+			c.rbuf.pushOwned(d.data, d.datagram)
 		}
 	}
 	c.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // Kind is a segment's type.
@@ -67,6 +68,8 @@ type Segment struct {
 	// (0 means none); TSecr echoes a TSval of the peer's (0: none yet).
 	TSval, TSecr uint32
 	Payload      []byte
+
+	datagram []byte // the buffer Decode parsed, which Payload aliases
 }
 
 func (s Segment) String() string {
@@ -114,6 +117,8 @@ func Decode(b []byte) (Segment, error) {
 		Window: binary.BigEndian.Uint32(b[12:]),
 		TSval:  binary.BigEndian.Uint32(b[16:]),
 		TSecr:  binary.BigEndian.Uint32(b[20:]),
+
+		datagram: b,
 	}
 	if s.Kind < KindSYN || s.Kind > KindRST {
 		return Segment{}, fmt.Errorf("%w %d", ErrKind, b[0])
@@ -128,23 +133,39 @@ func Decode(b []byte) (Segment, error) {
 // ones' complement sum of 16-bit words. Over a segment that carries its
 // checksum it is 0.
 func checksum(b []byte) uint16 {
-	// Summing 32-bit words into 64 bits and folding at the end gives the
-	// same ones' complement sum as 16-bit words (RFC 1071, 2(B)), with a
-	// quarter of the additions.
-	var sum uint64
+	// RFC 1071 sums 16-bit big-endian words in ones' complement. The sum is
+	// independent of the word size and of byte order (RFC 1071, 2(A) and
+	// 2(B)): summing little-endian words gives the byte-swapped sum. So this
+	// loads 64-bit little-endian words (plain loads here), adds their 32-bit
+	// halves into four independent 64-bit accumulators (no carry chain: each
+	// would take 2^31 words to overflow), folds, and swaps at the end.
+	var s0, s1, s2, s3 uint64
+	for len(b) >= 32 {
+		x0 := binary.LittleEndian.Uint64(b)
+		x1 := binary.LittleEndian.Uint64(b[8:])
+		x2 := binary.LittleEndian.Uint64(b[16:])
+		x3 := binary.LittleEndian.Uint64(b[24:])
+		s0 += x0&0xffffffff + x0>>32
+		s1 += x1&0xffffffff + x1>>32
+		s2 += x2&0xffffffff + x2>>32
+		s3 += x3&0xffffffff + x3>>32
+		b = b[32:]
+	}
+	sum := s0 + s1 + s2 + s3
 	for len(b) >= 8 {
-		sum += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		x := binary.LittleEndian.Uint64(b)
+		sum += x&0xffffffff + x>>32
 		b = b[8:]
 	}
 	for len(b) >= 2 {
-		sum += uint64(b[0])<<8 | uint64(b[1])
+		sum += uint64(b[0]) | uint64(b[1])<<8
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		sum += uint64(b[0]) << 8
+		sum += uint64(b[0]) // the low byte of a little-endian word
 	}
 	for sum > 0xffff {
 		sum = sum>>16 + sum&0xffff
 	}
-	return ^uint16(sum)
+	return ^bits.ReverseBytes16(uint16(sum))
 }

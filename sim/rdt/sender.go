@@ -15,8 +15,9 @@ func backgroundCtx() context.Context { return context.Background() }
 
 // event is one input of the ARQ stage.
 type event struct {
-	ack   *Segment // a segment from the peer whose ack fields matter
-	timer bool     // the timer fired
+	ack    Segment // a segment from the peer whose ack fields matter, if hasAck
+	hasAck bool
+	timer  bool // the timer fired
 }
 
 // wire is one encoded segment on its way out.
@@ -29,6 +30,7 @@ type outSeg struct {
 	seq     uint32
 	kind    Kind
 	payload []byte
+	chunk   *chunk // the send queue's chunk payload aliases, or nil
 	sentAt  time.Time
 	expires time.Time
 	retx    bool // sent more than once: never an RTT sample (Karn)
@@ -43,6 +45,9 @@ type sender struct {
 	cfg              Config
 	base, next       uint32
 	segs             []*outSeg // sequence numbers base .. next-1
+	slab             []outSeg  // outSegs allocated in blocks, handed out by newSeg
+	wbuf             []wire    // the slice step fills, reused
+	spare            []*outSeg // acknowledged outSegs, for newSeg to reuse
 	peerWnd          int
 	inflight         int // payload bytes in segs not yet acknowledged
 	rto              rtoEstimator
@@ -83,7 +88,7 @@ func (s *sender) wire() *actors.Pipeline {
 	actors.StepSink(p, actors.Spec{Name: "tx", Role: actors.RoleWriter, Does: "checksums, sends datagrams"}, segs, func(ctx context.Context, b []wire, _ bool) error {
 		datagrams := make([][]byte, len(b))
 		for i, w := range b {
-			datagrams[i] = w.seg.Append(make([]byte, 0, HeaderLen+len(w.seg.Payload)))
+			datagrams[i] = w.seg.Append(c.net.Buffer(HeaderLen + len(w.seg.Payload))[:0])
 		}
 		if err := c.send(c.remote, datagrams); err != nil {
 			return fmt.Errorf("send %d segments: %w", len(b), err)
@@ -111,7 +116,7 @@ func arqDoes(a ARQ) string {
 // when the arq stage has finished the connection.
 func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error {
 	c := s.c
-	if !out.Send(nil) || s.finished {
+	if !s.settleInstant(ctx) || !out.Send(nil) || s.finished {
 		return nil
 	}
 	for {
@@ -120,7 +125,7 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 		case <-c.kick:
 			b = append(b, event{})
 		case a := <-c.acks:
-			b = append(b, event{ack: &a})
+			b = append(b, event{ack: a, hasAck: true})
 		case <-c.timer.C:
 			b = append(b, event{timer: true})
 		case <-c.netDone:
@@ -129,21 +134,15 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 		case <-ctx.Done():
 			return nil
 		}
-		if s.cfg.Settle {
-			t := time.NewTimer(time.Nanosecond)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			}
+		if !s.settleInstant(ctx) {
+			return nil
 		}
 	drain:
 		for {
 			select {
 			case <-c.kick:
 			case a := <-c.acks:
-				b = append(b, event{ack: &a})
+				b = append(b, event{ack: a, hasAck: true})
 			case <-c.timer.C:
 				b = append(b, event{timer: true})
 			default:
@@ -153,6 +152,26 @@ func (s *sender) events(ctx context.Context, out *actors.Output[[]event]) error 
 		if !out.Send(b) || s.finished {
 			return nil
 		}
+	}
+}
+
+// settleInstant waits, with Config.Settle, until the next transport instant (see
+// sim.Network.TransportInstant): by then every goroutine has done what it
+// does at the current instant, and no delivery is in progress, so what the
+// arq stage reads next is the same in every run. It reports false when the
+// pipeline stops.
+func (s *sender) settleInstant(ctx context.Context) bool {
+	if !s.cfg.Settle {
+		return true
+	}
+	now := time.Now()
+	t := time.NewTimer(s.c.net.TransportInstant(now).Sub(now))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -172,6 +191,7 @@ func (s *sender) arq(ctx context.Context, evs []event, out *actors.Output[[]wire
 	if len(b) > 0 && !out.Send(b) {
 		return nil
 	}
+	s.wbuf = b[:0] // tx is fused and keeps nothing: reuse the slice
 	if s.over() {
 		s.finished = true
 		return actors.ErrFinished
@@ -183,11 +203,11 @@ func (s *sender) arq(ctx context.Context, evs []event, out *actors.Output[[]wire
 // step handles one batch of events and returns what to send.
 func (s *sender) step(evs []event) []wire {
 	now := time.Now()
-	var out []wire
+	out := s.wbuf[:0]
 	s.heard = false
 	for _, e := range evs {
-		if e.ack != nil {
-			s.onAck(*e.ack, now)
+		if e.hasAck {
+			s.onAck(e.ack, now)
 			s.heard = true
 		}
 	}
@@ -268,14 +288,23 @@ func (s *sender) onAck(seg Segment, now time.Time) {
 		}
 	}
 	slid := false
+	s.c.mu.Lock()
 	for len(s.segs) > 0 && s.segs[0].acked {
-		if s.segs[0].kind == KindFIN {
+		o := s.segs[0]
+		if o.kind == KindFIN {
 			s.finAcked = true
 		}
+		if o.chunk != nil { // the send queue may reuse the chunk now
+			s.c.sbuf.release(o.chunk)
+			o.chunk, o.payload = nil, nil
+		}
+		s.segs[0] = nil
+		s.spare = append(s.spare, o) // nothing else refers to it now
 		s.segs = s.segs[1:]
 		s.base++
 		slid = true
 	}
+	s.c.mu.Unlock()
 	if slid {
 		if s.cfg.ARQ != SelectiveRepeat && len(s.segs) > 0 {
 			s.segs[0].expires = now.Add(s.rto.rto) // restart the one timer for the new base
@@ -403,7 +432,9 @@ loop:
 					size = avail
 				}
 			}
-			o = &outSeg{kind: KindDATA, payload: c.sbuf.take(size)}
+			o = s.newSeg()
+			o.kind = KindDATA
+			o.payload, o.chunk = c.sbuf.take(size)
 			took = true
 			c.stats.DataSent++
 		case c.wclosed:
@@ -423,6 +454,23 @@ loop:
 		signal(c.spaceReady)
 	}
 	return out
+}
+
+// newSeg returns a zeroed outSeg: an acknowledged one, or one from a block
+// (one allocation per 64 packets instead of one each).
+func (s *sender) newSeg() *outSeg {
+	if n := len(s.spare); n > 0 {
+		o := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		*o = outSeg{}
+		return o
+	}
+	if len(s.slab) == 0 {
+		s.slab = make([]outSeg, 64)
+	}
+	o := &s.slab[0]
+	s.slab = s.slab[1:]
+	return o
 }
 
 // control adds the handshake, acknowledgement and reset segments this end

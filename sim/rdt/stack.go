@@ -152,7 +152,9 @@ func (s *Stack) DialContext(ctx context.Context, network, addr string) (net.Conn
 				}
 				c := newConn(s.cfg, sock.Addr(), raddr, sock.SendBatch)
 				c.sock = sock
-				c.netDone = s.host.Network().Done()
+				c.net = s.host.Network()
+				c.rbuf.recycle = c.net.Recycle
+				c.netDone = c.net.Done()
 				c.release = func() { sock.Close(); s.drop() }
 				c.ackPending = true
 				s.hold()
@@ -186,7 +188,8 @@ func (s *Stack) Listen(ctx context.Context, network, addr string) (net.Listener,
 // backlog is how many connections wait for Accept; SYNs beyond are ignored.
 const backlog = 128
 
-// inboundQueue is how many datagrams wait for one connection's receiver.
+// inboundQueue is how many batches of datagrams (each what one link hand-off
+// carried) wait for one connection's receiver.
 const inboundQueue = 1024
 
 // Listener accepts rdt connections. It is safe for concurrent use.
@@ -212,6 +215,14 @@ func (l *Listener) demux() {
 			return
 		}
 		l.route(d)
+		// Route whatever else has arrived without waiting again.
+		for range inboundQueue {
+			if d, ok := l.sock.TryRecv(); ok {
+				l.route(d)
+			} else {
+				break
+			}
+		}
 	}
 }
 
@@ -221,7 +232,7 @@ func (l *Listener) route(d sim.Datagram) {
 	if c != nil {
 		l.mu.Unlock()
 		select {
-		case c.inbound <- d.Payload:
+		case c.inbound <- [][]byte{d.Payload}:
 		default: // the connection is not keeping up: lost, as in a full NIC ring
 		}
 		return
@@ -235,12 +246,15 @@ func (l *Listener) route(d sim.Datagram) {
 	case seg.Kind == KindSYN && l.ended[d.From]: // a late copy of an old SYN
 	case seg.Kind == KindSYN && !l.closed && len(l.backlog) < cap(l.backlog):
 		c := newConn(l.stack.cfg, l.sock.Addr(), d.From, l.sock.SendBatch)
-		c.inbound = make(chan []byte, inboundQueue)
-		c.netDone = l.stack.host.Network().Done()
+		c.inbound = make(chan [][]byte, inboundQueue)
+		c.net = l.stack.host.Network()
+		c.rbuf.recycle = c.net.Recycle
+		c.netDone = c.net.Done()
 		c.synack = true
 		c.release = func() { l.remove(d.From); l.stack.drop() }
 		l.stack.hold()
 		l.conns[d.From] = c
+		l.sock.Route(d.From, c.inbound) // its datagrams skip demux from now on
 		c.run(int(seg.Window), 0)
 		l.backlog <- c
 	case seg.Kind != KindRST && seg.Kind != KindSYN:
@@ -254,6 +268,7 @@ func (l *Listener) remove(peer sim.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.conns, peer)
+	l.sock.Route(peer, nil)
 	if len(l.ended) >= 1<<16 {
 		clear(l.ended)
 	}
