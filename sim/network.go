@@ -715,16 +715,18 @@ func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 }
 
 // putRun hands payloads to their inbox in one hand-off and counts them.
+// d.mu is held across both, so Stats never misses a payload its receiver
+// may already have read (puts never block).
 func (d *direction) putRun(to inbox, run [][]byte) {
 	if len(run) == 0 {
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	reason, dropped := to.putCount(run)
 	d.delivered.Add(uint64(len(run) - dropped))
 	if dropped > 0 {
-		d.mu.Lock()
 		d.st.Dropped[reason] += uint64(dropped)
-		d.mu.Unlock()
 	}
 }
 
@@ -744,18 +746,19 @@ func (d *direction) handOverDue(now time.Time) {
 	}
 }
 
-// handOver gives every copy of a due packet to the destination host.
+// handOver gives every copy of a due packet to the destination host,
+// counting each under d.mu as putRun does.
 func (d *direction) handOver(p *Packet) {
 	to := d.host.inbox(p.From, p.To)
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for i := range p.Copies {
 		payload := p.Payload
 		if i > 0 {
 			payload = slices.Clone(p.Payload)
 		}
 		if reason := to.put(payload); reason != "" {
-			d.mu.Lock()
 			d.st.Dropped[reason]++
-			d.mu.Unlock()
 		} else {
 			d.delivered.Add(1)
 		}

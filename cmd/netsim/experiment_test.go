@@ -211,7 +211,13 @@ func TestPingThroughTwentyPercentLossUnchanged(t *testing.T) {
 	is.Equal(reps[0].Ping.Received, reps[1].Ping.Received)
 	is.True(fmt.Sprint(reps[0].Links) != fmt.Sprint(reps[2].Links)) // another seed, other fates
 	var stdout, stderr bytes.Buffer
-	is.Equal(Run([]string{"ping", "-c", "5", "-i", "1ms", "-latency", "1ms", "-json"}, &stdout, &stderr), 0) // the command
+	// The command runs on the wall clock: a generous -W keeps a stall of the
+	// loaded CI machine from turning a reply into one that came too late.
+	code := Run([]string{"ping", "-c", "5", "-i", "1ms", "-W", "5s", "-latency", "1ms", "-json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Logf("netsim ping exited %d:\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	is.Equal(code, 0) // the command
 	is.True(strings.Contains(stdout.String(), `"transmitted": 5`))
 	is.Equal(Run([]string{"ping", "-c", "0"}, &stdout, &stderr), 2)
 }
