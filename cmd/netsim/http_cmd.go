@@ -88,23 +88,51 @@ type httpReport struct {
 	Responses  []fetched      `json:"responses"`
 	Links      []sim.DirStats `json:"links"`
 	Client     []rdt.Stats    `json:"client_conns"`
+	Server     []rdt.Stats    `json:"server_conns"`
 	Error      string         `json:"error,omitempty"`
 }
 
-// dialRecorder remembers every conn it dials, for their stats.
-type dialRecorder struct {
+// connRecorder remembers every conn it dials or accepts, for their stats.
+type connRecorder struct {
 	transport.Network
 	mu    sync.Mutex
 	conns []*rdt.Conn
 }
 
-func (d *dialRecorder) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := d.Network.DialContext(ctx, network, addr)
+func (d *connRecorder) note(c net.Conn) {
 	if rc, ok := c.(*rdt.Conn); ok {
 		d.mu.Lock()
 		d.conns = append(d.conns, rc)
 		d.mu.Unlock()
 	}
+}
+
+// DialContext dials and remembers the conn.
+func (d *connRecorder) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.Network.DialContext(ctx, network, addr)
+	d.note(c)
+	return c, err
+}
+
+// Listen listens; the listener remembers every conn it accepts.
+func (d *connRecorder) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
+	ln, err := d.Network.Listen(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return recordingListener{Listener: ln, r: d}, nil
+}
+
+// recordingListener hands each accepted conn to its connRecorder.
+type recordingListener struct {
+	net.Listener
+	r *connRecorder
+}
+
+// Accept accepts and remembers the conn.
+func (l recordingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	l.r.note(c)
 	return c, err
 }
 
@@ -137,9 +165,9 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 		return rep
 	}
 	server, _ := rdt.New(nw.Host("server"), cfg)
-	dialer := &dialRecorder{Network: client}
+	dialer, listener := &connRecorder{Network: client}, &connRecorder{Network: server}
 	start := time.Now()
-	rep.Responses, err = fetchTwice(ctx, server, dialer, "server:80", dir, "/file.bin")
+	rep.Responses, err = fetchTwice(ctx, listener, dialer, "server:80", dir, "/file.bin")
 	rep.Completion = time.Since(start)
 	if err != nil {
 		rep.Error = err.Error()
@@ -148,6 +176,9 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 	server.Wait(ctx)
 	for _, c := range dialer.conns {
 		rep.Client = append(rep.Client, c.Stats())
+	}
+	for _, c := range listener.conns {
+		rep.Server = append(rep.Server, c.Stats())
 	}
 	rep.Links = []sim.DirStats{link.Stats("client"), link.Stats("server")}
 	rep.Goodput = float64(2*sc.Bytes*8) / rep.Completion.Seconds()
@@ -221,7 +252,7 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 		for _, l := range rep.Links {
 			fmt.Fprintf(stdout, "  %-24s sent %-6d delivered %-6d dropped %v\n", l.Dir, l.Sent, l.Delivered, l.Dropped)
 		}
-		for _, s := range rep.Client {
+		for _, s := range append(rep.Client, rep.Server...) {
 			fmt.Fprintf(stdout, "  conn %-18s segments %d retransmits %d timeouts %d srtt %v\n", s.Local, s.Segments, s.Retransmits, s.Timeouts, s.SRTT.Round(time.Microsecond))
 		}
 		if rep.Error != "" {

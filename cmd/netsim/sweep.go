@@ -113,7 +113,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 }
 
 // sweepPoint runs one point of a sweep. An http point is summed into a
-// report's shape: its client connections' retransmits and timeouts added.
+// report's shape: the retransmits and timeouts of both ends' connections
+// added (the responses are the server's to resend).
 func sweepPoint(sc scenario) report {
 	if sc.Proto != "http" {
 		return run(sc, false)
@@ -129,7 +130,7 @@ func sweepPoint(sc scenario) report {
 	defer cancel()
 	h := httpOverSim(ctx, sc, dir)
 	rep.OK, rep.Check, rep.Error, rep.Completion, rep.Goodput, rep.Links = h.OK, h.Check, h.Error, h.Completion, h.Goodput, h.Links
-	for _, c := range h.Client {
+	for _, c := range append(h.Client, h.Server...) { // the responses are the server's to resend
 		rep.Client.Retransmits += c.Retransmits
 		rep.Client.Timeouts += c.Timeouts
 	}
