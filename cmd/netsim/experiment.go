@@ -239,7 +239,9 @@ func run(sc scenario, keep bool) report {
 		stop()
 		server.Wait(ctx)
 	}
-	rep.Goodput = float64(sc.Bytes*8) / rep.Completion.Seconds()
+	if rep.OK { // a run that failed delivered nothing it can be credited for
+		rep.Goodput = float64(sc.Bytes*8) / rep.Completion.Seconds()
+	}
 	rep.Links = []sim.DirStats{link.Stats("client"), link.Stats("server")}
 	if keep {
 		rep.records = append(link.Records("client"), link.Records("server")...)
