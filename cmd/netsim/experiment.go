@@ -218,7 +218,10 @@ func run(sc scenario, keep bool) report {
 		conn, rep.OK, rep.Check, err = transferRun(ctx, client, server, sc.Bytes, sc.Seed)
 	}
 	rep.Completion = time.Since(start)
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		rep.Error = fmt.Sprintf("gave up after -timeout %v: %v", sc.Timeout, err)
+	case err != nil:
 		rep.Error = err.Error()
 	}
 	if conn != nil {
