@@ -99,3 +99,11 @@ func TestChecksumEqualsSixteenBitReference(t *testing.T) {
 	}
 	is.Equal(checksum(nil), uint16(0xffff)) // empty: the sum is 0
 }
+
+func TestTimestampClockWraps(t *testing.T) {
+	is := is.New(t)
+	start := time.Unix(0, 0)
+	sent := tsClock(start.Add((1<<32-10)*time.Microsecond), start)
+	now := tsClock(start.Add((1<<32+5)*time.Microsecond), start)
+	is.Equal(now-sent, uint32(15)) // modulo 2^32: a 15 µs RTT across the wrap
+}

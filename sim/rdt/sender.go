@@ -271,11 +271,11 @@ func (s *sender) onAck(seg Segment, now time.Time) {
 	if newData && !s.cfg.NoTimestamps && seg.TSecr != 0 {
 		// RFC 7323 §4.1: the echoed timestamp dates the packet the peer
 		// answered, whichever copy it was, so no ambiguity and no Karn.
-		sample := now.Sub(s.c.start) - time.Duration(seg.TSecr-1)*time.Microsecond
-		if sample >= 0 {
-			s.rto.sample(sample)
-			s.noteRTO(now, sample)
-		}
+		// The clock is 32 bits of µs: subtract modulo 2^32 so the sample
+		// stays right when it wraps (every 71 minutes).
+		sample := time.Duration(tsClock(now, s.c.start)-seg.TSecr) * time.Microsecond
+		s.rto.sample(sample)
+		s.noteRTO(now, sample)
 	}
 	if seg.Ack > s.base && seg.Ack <= s.next {
 		for _, o := range s.segs[:seg.Ack-s.base] {
@@ -523,7 +523,7 @@ func (s *sender) control(now time.Time, out []wire) []wire {
 		}
 	}
 	free := c.cfg.RcvBuf - c.rcvUsed
-	tsval := uint32(now.Sub(c.start)/time.Microsecond) + 1
+	tsval := tsClock(now, c.start)
 	for i := range out {
 		seg := &out[i].seg
 		seg.Ack, seg.Window = c.rcvNext, uint32(max(free, 0))
@@ -578,4 +578,10 @@ func (s *sender) arm() {
 		return
 	}
 	s.c.timer.Reset(max(time.Until(next), 0))
+}
+
+// tsClock is the timestamp clock, TSval: µs since the connection started,
+// plus one so that 0 can mean "no timestamp"; it wraps at 2^32.
+func tsClock(now, start time.Time) uint32 {
+	return uint32(now.Sub(start)/time.Microsecond) + 1
 }
