@@ -352,9 +352,12 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 
 // byteQueue holds the in-order bytes waiting for Read as the payloads they
 // arrived in, without copying them into one buffer: each byte is copied
-// once, into Read's buffer.
+// once, into Read's buffer. It is a FIFO over two parallel slices read from
+// head; their arrays are reused once the queue empties (or compacted when
+// most of them is read), so a steady stream allocates nothing.
 type byteQueue struct {
 	bufs [][]byte
+	head int // bufs[head:] are queued
 	n    int // bytes queued
 
 	// With recycle set, owners[i] is the datagram bufs[i] aliases (or nil),
@@ -366,36 +369,40 @@ type byteQueue struct {
 // pushOwned queues b, which aliases owner, a datagram buffer the queue
 // recycles once b has been read.
 func (q *byteQueue) pushOwned(b, owner []byte) {
-	if len(b) > 0 {
-		q.bufs = append(q.bufs, b)
-		q.owners = append(q.owners, owner)
-		q.n += len(b)
+	if len(b) == 0 {
+		return
 	}
+	if q.head > 0 && q.head >= len(q.bufs)/2 { // mostly read: slide the rest down
+		k := copy(q.bufs, q.bufs[q.head:])
+		copy(q.owners, q.owners[q.head:])
+		clear(q.bufs[k:])
+		clear(q.owners[k:])
+		q.bufs, q.owners, q.head = q.bufs[:k], q.owners[:k], 0
+	}
+	q.bufs = append(q.bufs, b)
+	q.owners = append(q.owners, owner)
+	q.n += len(b)
 }
 
 // read moves up to len(p) queued bytes into p and returns how many.
 func (q *byteQueue) read(p []byte) int {
 	n := 0
-	for n < len(p) && len(q.bufs) > 0 {
-		k := copy(p[n:], q.bufs[0])
+	for n < len(p) && q.head < len(q.bufs) {
+		k := copy(p[n:], q.bufs[q.head])
 		n += k
-		if k == len(q.bufs[0]) {
-			q.bufs[0] = nil
-			q.bufs = q.bufs[1:]
-			if len(q.owners) > 0 {
-				if q.owners[0] != nil && q.recycle != nil {
-					q.recycle(q.owners[0])
-				}
-				q.owners[0] = nil
-				q.owners = q.owners[1:]
-			}
-		} else {
-			q.bufs[0] = q.bufs[0][k:]
+		if k < len(q.bufs[q.head]) {
+			q.bufs[q.head] = q.bufs[q.head][k:]
+			continue
 		}
+		if owner := q.owners[q.head]; owner != nil && q.recycle != nil {
+			q.recycle(owner)
+		}
+		q.bufs[q.head], q.owners[q.head] = nil, nil
+		q.head++
 	}
 	q.n -= n
-	if len(q.bufs) == 0 {
-		q.bufs, q.owners = nil, nil
+	if q.head == len(q.bufs) { // empty: reuse the arrays from the start
+		q.bufs, q.owners, q.head = q.bufs[:0], q.owners[:0], 0
 	}
 	return n
 }

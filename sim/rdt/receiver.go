@@ -18,6 +18,11 @@ type receiver struct {
 	c   *Conn
 	cfg Config
 	ooo map[uint32]Segment // selective repeat: packets buffered ahead of a gap
+
+	// Scratch slices reused batch after batch: the stages after rx are
+	// fused, so each batch is finished with when Send returns.
+	segScratch []Segment
+	runScratch []delivery
 }
 
 func newReceiver(c *Conn) *receiver {
@@ -55,8 +60,12 @@ func reassembleDoes(a ARQ) string {
 // whatever has arrived.
 func (r *receiver) rx(ctx context.Context, out *actors.Output[[][]byte]) error {
 	c := r.c
+	// verify, reassemble and deliver are fused: when Send returns they are
+	// done with the batch, so one slice serves every batch.
+	b := make([][]byte, 0, rxBatch)
 	for {
-		b := make([][]byte, 0, rxBatch)
+		clear(b)
+		b = b[:0]
 		if c.sock != nil {
 			d, err := c.sock.Recv()
 			if err != nil {
@@ -107,8 +116,8 @@ const rxBatch = 64
 // acknowledgements go to the sender; data and FIN go on.
 func (r *receiver) verify(ctx context.Context, batch [][]byte, out *actors.Output[[]Segment]) error {
 	c := r.c
-	data := make([]Segment, 0, len(batch))
-	var last Segment // the last segment passed to the sender, if fwd
+	data := r.segScratch[:0] // fused: reassemble is done with it when Send returns
+	var last Segment         // the last segment passed to the sender, if fwd
 	fwd := false
 	for _, b := range batch {
 		seg, err := Decode(b)
@@ -155,6 +164,8 @@ func (r *receiver) verify(ctx context.Context, batch [][]byte, out *actors.Outpu
 	if len(data) > 0 {
 		out.Send(data)
 	}
+	clear(data) // drop the datagram references until the next batch
+	r.segScratch = data[:0]
 	return nil
 }
 
@@ -163,7 +174,7 @@ func (r *receiver) verify(ctx context.Context, batch [][]byte, out *actors.Outpu
 // within its window ahead of a gap. Every data packet is acknowledged.
 func (r *receiver) reassemble(ctx context.Context, segs []Segment, out *actors.Output[[]delivery]) error {
 	c := r.c
-	runs := make([]delivery, 0, len(segs))
+	runs := r.runScratch[:0]
 	c.mu.Lock()
 	for _, seg := range segs {
 		runs = r.accept(seg, runs)
@@ -173,6 +184,8 @@ func (r *receiver) reassemble(ctx context.Context, segs []Segment, out *actors.O
 	if len(runs) > 0 {
 		out.Send(runs)
 	}
+	clear(runs)
+	r.runScratch = runs[:0]
 	return nil
 }
 
