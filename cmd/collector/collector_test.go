@@ -21,7 +21,8 @@ import (
 	"time"
 
 	"github.com/matryer/is"
-	"go.uber.org/goleak"
+
+	"netstages/cmd/internal/clitest"
 
 	"netstages/actors/bus/embedded"
 	"netstages/protocols/ping"
@@ -37,28 +38,7 @@ func TestMain(m *testing.M) {
 	if args := os.Getenv(collectorEnv); args != "" {
 		os.Exit(Run(strings.Fields(args), os.Stdout, os.Stderr, nil))
 	}
-	dir, err := os.MkdirTemp("", "collector-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins = dir
-	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator),
-		"netstages/cmd/httpd", "netstages/cmd/pingd", "netstages/cmd/ping")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build httpd, pingd, ping: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(clitest.Main(m, func(dir string) { bins = dir }, "netstages/cmd/httpd", "netstages/cmd/pingd", "netstages/cmd/ping"))
 }
 
 // watcher collects a child's output and reports the first submatch of re.

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/matryer/is"
 	"go.uber.org/goleak"
+
+	"netstages/cmd/internal/clitest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -59,11 +59,8 @@ func TestAddressInUseIsAClearFailure(t *testing.T) {
 func TestWithNetcat(t *testing.T) {
 	is := is.New(t)
 	nc, err := exec.LookPath("nc")
-	is.NoErr(err) // netcat-openbsd is installed by `make deps`
-	bin := filepath.Join(t.TempDir(), "echod")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	is.NoErr(build.Run()) // build echod
+	is.NoErr(err)                // netcat-openbsd is installed by `make deps`
+	bin := clitest.Build(t, ".") // the real echod
 
 	srv := exec.Command(bin, "-addr", "127.0.0.1:0", "-v")
 	stdout, _ := srv.StdoutPipe()

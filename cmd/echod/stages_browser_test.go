@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -26,10 +24,7 @@ import (
 // themselves (the page refreshes itself; no reload) after lines are echoed.
 func TestLiveStagesInChromium(t *testing.T) {
 	is := is.New(t)
-	bin := filepath.Join(t.TempDir(), "echod")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	is.NoErr(build.Run()) // build echod
+	bin := clitest.Build(t, ".") // the real echod
 	srv := exec.Command(bin, "-addr", "127.0.0.1:0", "-status-addr", "127.0.0.1:0")
 	stdout, err := srv.StdoutPipe()
 	is.NoErr(err) // stdout pipe

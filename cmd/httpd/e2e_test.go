@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	nethttp "net/http"
@@ -19,32 +18,15 @@ import (
 	"time"
 
 	"github.com/matryer/is"
-	"go.uber.org/goleak"
+
+	"netstages/cmd/internal/clitest"
 )
 
 // binary is the httpd built once for the end-to-end tests.
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "httpd-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "httpd")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build httpd: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(clitest.Main(m, func(dir string) { binary = filepath.Join(dir, "httpd") }, "."))
 }
 
 // docroot has small, 100 KiB and 10 MiB files, a directory with an index,

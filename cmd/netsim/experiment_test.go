@@ -63,10 +63,10 @@ func TestEchoExperimentAndBadFlags(t *testing.T) {
 	code := Run([]string{"echo", "-bytes", "20000", "-loss", "0.05", "-dup", "0.05", "-reorder", "0.05", "-corrupt", "0.05", "-latency", "1ms", "-min-rto", "20ms"}, &stdout, &stderr)
 	is.Equal(code, 0) // echo over rdt across every fault
 	is.True(strings.Contains(stdout.String(), "identical: true"))
-	is.Equal(Run([]string{"transfer", "-arq", "tcp"}, &stdout, &stderr), 2)       // unknown ARQ
-	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 1)        // probability out of range: clear failure
-	is.Equal(Run([]string{"transfer", "-rate", "fast"}, &stdout, &stderr), 2)     // bad rate
-	is.Equal(Run([]string{"sweep", "-loss", "1:0:1"}, &stdout, &stderr), 2) // bad range
+	is.Equal(Run([]string{"transfer", "-arq", "tcp"}, &stdout, &stderr), 2)   // unknown ARQ
+	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 1)    // probability out of range: clear failure
+	is.Equal(Run([]string{"transfer", "-rate", "fast"}, &stdout, &stderr), 2) // bad rate
+	is.Equal(Run([]string{"sweep", "-loss", "1:0:1"}, &stdout, &stderr), 2)   // bad range
 }
 
 func TestSweepWritesOneRowPerRun(t *testing.T) {

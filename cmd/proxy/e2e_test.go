@@ -16,32 +16,15 @@ import (
 	"time"
 
 	"github.com/matryer/is"
-	"go.uber.org/goleak"
+
+	"netstages/cmd/internal/clitest"
 )
 
 // binary is the proxy built once for the end-to-end tests.
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "proxy-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "proxy")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build proxy: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(clitest.Main(m, func(dir string) { binary = filepath.Join(dir, "proxy") }, "."))
 }
 
 // daemon is a running proxy started by a test.

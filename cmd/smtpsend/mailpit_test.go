@@ -21,6 +21,7 @@ import (
 
 	"github.com/matryer/is"
 
+	"netstages/cmd/internal/clitest"
 	"netstages/protocols/smtp/smtptest"
 )
 
@@ -184,10 +185,7 @@ func TestMailpitReceivesEveryAttachmentIntact(t *testing.T) {
 	is := is.New(t)
 	mp := startMailpit(t, "alice", "s3cret")
 	dir, binary := files(t)
-	bin := filepath.Join(t.TempDir(), "smtpsend")
-	if out, err := exec.Command("go", "build", "-o", bin, "netstages/cmd/smtpsend").CombinedOutput(); err != nil {
-		t.Fatalf("go build smtpsend: %v\n%s", err, out)
-	}
+	bin := clitest.Build(t, ".")
 
 	// As a user runs it: the real binary, certificates verified against the test's CA.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

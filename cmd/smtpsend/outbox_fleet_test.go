@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/mail"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,18 +18,9 @@ import (
 	"github.com/matryer/is"
 
 	"netstages/actors/bus/embedded"
+	"netstages/cmd/internal/clitest"
 	"netstages/protocols/smtp/smtptest"
 )
-
-// buildSmtpsend builds this command into dir.
-func buildSmtpsend(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "smtpsend")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build smtpsend: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // lockedBuffer is a child's output, read while it runs.
 type lockedBuffer struct {
@@ -58,7 +48,7 @@ func (l *lockedBuffer) String() string {
 // worker (each worker fetches the next message when it is free).
 func TestWorkersShareOneOutbox(t *testing.T) {
 	is := is.New(t)
-	bin := buildSmtpsend(t, t.TempDir())
+	bin := clitest.Build(t, ".")
 	nats, err := embedded.Start(embedded.Config{Dir: t.TempDir()})
 	is.NoErr(err) // NATS with JetStream on 127.0.0.1
 	defer nats.Shutdown()

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -33,10 +31,7 @@ func TestOutboxWorkerLiveStagesInChromium(t *testing.T) {
 	stopSMTP := smtptest.Start(ln, b, smtptest.Options{})
 	defer func() { is.NoErr(stopSMTP()) }()
 
-	bin := filepath.Join(t.TempDir(), "smtpsend")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	is.NoErr(build.Run()) // build smtpsend
+	bin := clitest.Build(t, ".") // the real smtpsend
 	worker := exec.Command(bin, "-outbox-worker", "-state-dir", t.TempDir(), "-server", ln.Addr().String(), "-status-addr", "127.0.0.1:0")
 	stderr, err := worker.StderrPipe()
 	is.NoErr(err) // stderr pipe

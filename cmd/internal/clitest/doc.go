@@ -1,7 +1,8 @@
-// Package clitest holds what the commands' tests share: a headless
-// Chromium page on a server's live stage view (/debug/stages, package
-// actors/graphview), so that each server's test checks the page loads,
-// names every stage and shows its counts move, without repeating the
+// Package clitest holds what the commands' tests share: building the real
+// commands (Build for one test, Main for a TestMain that builds once), and
+// a headless Chromium page on a server's live stage view (/debug/stages,
+// package actors/graphview), so that each server's test checks the page
+// loads, names every stage and shows its counts move, without repeating the
 // browser harness.
 //
 //	flowchart LR
