@@ -435,11 +435,13 @@ func (q *sendQueue) push(b []byte) {
 		return
 	}
 	var ch *chunk
-	for len(q.free) > 0 && ch == nil {
-		last := q.free[len(q.free)-1]
-		q.free = q.free[:len(q.free)-1]
-		if cap(last.buf) >= len(b) {
-			ch = last
+	for i, f := range q.free { // any free chunk big enough; small ones stay for small writes
+		if cap(f.buf) >= len(b) {
+			ch = f
+			last := len(q.free) - 1
+			q.free[i], q.free[last] = q.free[last], nil
+			q.free = q.free[:last]
+			break
 		}
 	}
 	if ch == nil {
@@ -502,9 +504,25 @@ func (q *sendQueue) release(ch *chunk) {
 	q.recycle(ch)
 }
 
+// recycle puts a chunk that is taken and no longer aliased on the free
+// list; when the list is full it replaces the smallest chunk there if it is
+// bigger, so big writes keep finding room.
 func (q *sendQueue) recycle(ch *chunk) {
-	if ch.consumed && ch.refs == 0 && len(q.free) < maxFreeChunks {
-		ch.consumed = false // not twice
+	if !ch.consumed || ch.refs != 0 {
+		return
+	}
+	ch.consumed = false // not twice
+	if len(q.free) < maxFreeChunks {
 		q.free = append(q.free, ch)
+		return
+	}
+	small := 0
+	for i, f := range q.free {
+		if cap(f.buf) < cap(q.free[small].buf) {
+			small = i
+		}
+	}
+	if cap(ch.buf) > cap(q.free[small].buf) {
+		q.free[small] = ch
 	}
 }
