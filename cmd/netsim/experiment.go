@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -111,15 +110,8 @@ type report struct {
 func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 	cmd := cli.New("netsim "+proto, "[-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-corrupt P] [-rate R] [-arq saw|gbn|sr|perfect] [-window N] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap] [-scenario FILE.toml]",
 		experimentAbout(proto), stderr)
-	faults := linkFlags(cmd.Flags)
-	arq := cmd.Flags.String("arq", "sr", "reliable transport: saw, gbn, sr or perfect")
-	window := cmd.Flags.Int("window", 32, "packets in flight (gbn, sr, perfect)")
+	fl := addStreamFlags(cmd.Flags, 1<<20, "bytes to send (transfer) or about that many in lines (echo)", "seed of every fault's PRNG")
 	mss := cmd.Flags.Int("mss", 1200, "largest payload per segment")
-	size := cmd.Flags.Int("bytes", 1<<20, "bytes to send (transfer) or about that many in lines (echo)")
-	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG")
-	timeout := cmd.Flags.Duration("timeout", 5*time.Minute, "give up after this long")
-	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
-	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
 	trace := cmd.Flags.String("trace", "", "write a Mermaid sequence diagram of the first packets to this file")
 	traceN := cmd.Flags.Int("trace-n", 60, "how many packets the -trace diagram shows")
 	pcapFile := cmd.Flags.String("pcap", "", "write every packet on the link to this pcap file (IPv4/UDP synthesized), drops to FILE.drops.txt")
@@ -135,21 +127,17 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return cmd.Usagef("%v", err)
 		}
-		return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *asJSON)
+		return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
 	}
-	f, err := faults()
+	sc, err := fl.scenario(proto)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	a, err := rdt.ParseARQ(*arq)
-	if err != nil {
-		return cmd.Usagef("%v", err)
-	}
-	if *size <= 0 {
+	if sc.Bytes <= 0 {
 		return cmd.Usagef("-bytes must be positive")
 	}
-	sc := scenario{Proto: proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: *mss, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout}
-	return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *asJSON)
+	sc.MSS = *mss
+	return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
 }
 
 // finish runs the scenario and writes what was asked for.
@@ -166,16 +154,11 @@ func finish(cmd *cli.Command, sc scenario, stdout io.Writer, trace string, trace
 		}
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+		writeJSON(stdout, rep)
 	} else {
 		rep.print(stdout)
 	}
-	if !rep.OK {
-		return cli.ExitFail
-	}
-	return cli.ExitOK
+	return exitCode(rep.OK)
 }
 
 func experimentAbout(proto string) string {
@@ -218,11 +201,8 @@ func run(sc scenario, keep bool) report {
 		conn, rep.OK, rep.Check, err = transferRun(ctx, client, server, sc.Bytes, sc.Seed)
 	}
 	rep.Completion = time.Since(start)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		rep.Error = fmt.Sprintf("gave up after -timeout %v: %v", sc.Timeout, err)
-	case err != nil:
-		rep.Error = err.Error()
+	if err != nil {
+		rep.Error = gaveUp(ctx, sc.Timeout, err.Error())
 	}
 	if conn != nil {
 		conn.Close()

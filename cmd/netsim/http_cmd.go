@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -205,29 +204,18 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 func runHTTP(args []string, stdout, stderr io.Writer) int {
 	cmd := cli.New("netsim http", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json]",
 		"Serves a file of -bytes random bytes with httpd (protocols/httpd, unchanged) on host\n\"server\" and fetches it twice with Go's net/http client from host \"client\" over a\nreliable stream (sim/rdt) across one simulated link with the faults given (both\nways); checks the responses are byte-identical to the same GETs over transport/mem.", stderr)
-	faults := linkFlags(cmd.Flags)
-	arq := cmd.Flags.String("arq", "sr", "reliable transport: saw, gbn, sr or perfect")
-	window := cmd.Flags.Int("window", 32, "packets in flight (gbn, sr, perfect)")
-	size := cmd.Flags.Int("bytes", 1<<20, "size of the file served")
-	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG and of the file's bytes")
-	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
-	timeout := cmd.Flags.Duration("timeout", 5*time.Minute, "give up after this long (wall clock)")
-	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
+	fl := addStreamFlags(cmd.Flags, 1<<20, "size of the file served", "seed of every fault's PRNG and of the file's bytes")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	f, err := faults()
+	sc, err := fl.scenario("http")
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	a, err := rdt.ParseARQ(*arq)
-	if err != nil {
-		return cmd.Usagef("%v", err)
-	}
-	if *size < 0 || *size > 1<<30 {
+	if sc.Bytes < 0 || sc.Bytes > 1<<30 {
 		return cmd.Usagef("-bytes must be between 0 and 1 GiB")
 	}
 	dir, err := os.MkdirTemp("", "netsim-http-")
@@ -235,18 +223,14 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 		return cmd.Failf("%v", err)
 	}
 	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
 	defer cancel()
-	rep := httpOverSim(ctx, scenario{Proto: "http", Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO}, dir)
-	if ctx.Err() != nil {
-		rep.Error = fmt.Sprintf("gave up after -timeout %v: %s", *timeout, rep.Error)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+	rep := httpOverSim(ctx, sc, dir)
+	rep.Error = gaveUp(ctx, sc.Timeout, rep.Error)
+	if *fl.asJSON {
+		writeJSON(stdout, rep)
 	} else {
-		fmt.Fprintf(stdout, "netsim http: 2 × GET /file.bin (%d bytes) over %s, seed %d\nlink faults (each way): %s\n", *size, a, *seed, describe(f))
+		fmt.Fprintf(stdout, "netsim http: 2 × GET /file.bin (%d bytes) over %s, seed %d\nlink faults (each way): %s\n", sc.Bytes, sc.ARQ, sc.Seed, describe(sc.Faults))
 		for i, r := range rep.Responses {
 			fmt.Fprintf(stdout, "  GET %d: %d, %d bytes, sha256 %.16s…, ETag %s\n", i+1, r.Status, r.Bytes, r.SHA256, r.Headers["Etag"])
 		}
@@ -262,8 +246,5 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "check: %s\n", rep.Check)
 	}
-	if !rep.OK {
-		return cli.ExitFail
-	}
-	return cli.ExitOK
+	return exitCode(rep.OK)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -52,9 +51,7 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := pingOverSim(context.Background(), *seed, f, *count, *interval, *timeout, lines)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+		writeJSON(stdout, rep)
 	} else {
 		ping.WriteSummary(stdout, rep.Ping)
 		fmt.Fprintf(stdout, "link faults (each way): %s\n", describe(f))
@@ -63,10 +60,7 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "check: %s\n", rep.Check)
 	}
-	if !rep.OK {
-		return cli.ExitFail
-	}
-	return cli.ExitOK
+	return exitCode(rep.OK)
 }
 
 // pingOverSim runs one ping session over a fresh sim network.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -113,43 +112,28 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 func runSMTP(args []string, stdout, stderr io.Writer) int {
 	cmd := cli.New("netsim smtp", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json]",
 		"Composes an email with an attachment of -bytes random bytes and sends it with the smtp\nclient (protocols/smtp, unchanged) from host \"laptop\" to a go-smtp server on host \"mx\"\nover a reliable stream (sim/rdt) across one simulated link with the faults given (both\nways); checks the server received exactly the message, as over transport/mem.", stderr)
-	faults := linkFlags(cmd.Flags)
-	arq := cmd.Flags.String("arq", "sr", "reliable transport: saw, gbn, sr or perfect")
-	window := cmd.Flags.Int("window", 32, "packets in flight (gbn, sr, perfect)")
-	size := cmd.Flags.Int("bytes", 256<<10, "size of the attachment")
-	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG and of the attachment's bytes")
-	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
-	timeout := cmd.Flags.Duration("timeout", 5*time.Minute, "give up after this long (wall clock)")
-	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
+	fl := addStreamFlags(cmd.Flags, 256<<10, "size of the attachment", "seed of every fault's PRNG and of the attachment's bytes")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	f, err := faults()
+	sc, err := fl.scenario("smtp")
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	a, err := rdt.ParseARQ(*arq)
-	if err != nil {
-		return cmd.Usagef("%v", err)
-	}
-	if *size < 0 || *size > 64<<20 {
+	if sc.Bytes < 0 || sc.Bytes > 64<<20 {
 		return cmd.Usagef("-bytes must be between 0 and 64 MiB")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
 	defer cancel()
-	rep := smtpOverSim(ctx, scenario{Proto: "smtp", Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO})
-	if ctx.Err() != nil {
-		rep.Error = fmt.Sprintf("gave up after -timeout %v: %s", *timeout, rep.Error)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+	rep := smtpOverSim(ctx, sc)
+	rep.Error = gaveUp(ctx, sc.Timeout, rep.Error)
+	if *fl.asJSON {
+		writeJSON(stdout, rep)
 	} else {
-		fmt.Fprintf(stdout, "netsim smtp: laptop → mx over %s, seed %d\nlink faults (each way): %s\ncompletion %v\n", a, *seed, describe(f), rep.Completion.Round(time.Millisecond))
+		fmt.Fprintf(stdout, "netsim smtp: laptop → mx over %s, seed %d\nlink faults (each way): %s\ncompletion %v\n", sc.ARQ, sc.Seed, describe(sc.Faults), rep.Completion.Round(time.Millisecond))
 		for _, l := range rep.Links {
 			fmt.Fprintf(stdout, "  %-24s sent %-6d delivered %-6d dropped %v\n", l.Dir, l.Sent, l.Delivered, l.Dropped)
 		}
@@ -158,8 +142,5 @@ func runSMTP(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "check: %s\n", rep.Check)
 	}
-	if !rep.OK {
-		return cli.ExitFail
-	}
-	return cli.ExitOK
+	return exitCode(rep.OK)
 }
