@@ -52,10 +52,6 @@ func RoleColor(r actors.Role) string {
 	return "#eeeeee"
 }
 
-// EdgeLabel says what flows on an edge: the Go type and the channel's
-// buffer, "direct call" for a fused stage, "call" for Pipeline.Calls.
-func EdgeLabel(e actors.Edge) string { return e.Label() }
-
 // DOT renders pipelines as one Graphviz digraph flowing left to right. One
 // pipeline is drawn on its own; several are drawn one above the other, each
 // in a labelled box. A legend of the roles present closes the picture.
@@ -110,7 +106,7 @@ func writeNodes(b *strings.Builder, indent, prefix string, p Pipeline) {
 		if e.Buffer < 0 {
 			style = ", style=dashed"
 		}
-		fmt.Fprintf(b, "%s%s -> %s [label=%s%s];\n", indent, quote(prefix+e.From), quote(prefix+e.To), quote(EdgeLabel(e)), style)
+		fmt.Fprintf(b, "%s%s -> %s [label=%s%s];\n", indent, quote(prefix+e.From), quote(prefix+e.To), quote(e.Label()), style)
 	}
 }
 

@@ -29,7 +29,7 @@ func Mermaid(pipes ...Pipeline) string {
 			fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(prefix+n.Name), mermaidText(label))
 		}
 		for _, e := range p.Graph.Edges {
-			fmt.Fprintf(&b, "    %s -- \"%s\" --> %s\n", mermaidID(prefix+e.From), mermaidText(EdgeLabel(e)), mermaidID(prefix+e.To))
+			fmt.Fprintf(&b, "    %s -- \"%s\" --> %s\n", mermaidID(prefix+e.From), mermaidText(e.Label()), mermaidID(prefix+e.To))
 		}
 		b.WriteString("  end\n")
 	}

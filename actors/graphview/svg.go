@@ -122,7 +122,7 @@ func drawPipeline(b *strings.Builder, p Pipeline, y int) (height, width int) {
 	}
 	gap := svgMinEdgeGap
 	for _, e := range g.Edges {
-		gap = max(gap, textW(EdgeLabel(e), svgSmall-1)+20)
+		gap = max(gap, textW(e.Label(), svgSmall-1)+20)
 	}
 	boxH := 26 + lines*svgLine
 	heading := title(p)
@@ -149,7 +149,7 @@ func drawPipeline(b *strings.Builder, p Pipeline, y int) (height, width int) {
 		fmt.Fprintf(b, `<path class="edge" d="M %d %d C %d %d, %d %d, %d %d" fill="none" stroke="#555555" stroke-width="1.2" marker-end="url(#arrow)"%s/>`,
 			x1, y1, mid, y1, mid, y2, x2, y2, dash)
 		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="%g" text-anchor="middle" fill="#333333">%s</text>`+"\n",
-			mid, min(y1, y2)-5, svgSmall-1, esc(EdgeLabel(e)))
+			mid, min(y1, y2)-5, svgSmall-1, esc(e.Label()))
 	}
 	for _, n := range g.Nodes {
 		x, ny := at(n.Name)
