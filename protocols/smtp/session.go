@@ -330,29 +330,38 @@ func (s *session) afterChunk(mailErr error) stateFn {
 		return s.fail(err)
 	}
 	j.res.Reply = r
-	failure := mailErr
-	if failure == nil && len(j.res.Accepted) == 0 {
-		failure = j.res.Rejected[0].Err
-	}
+	failure := s.envelopeFailure(mailErr)
 	if failure == nil && r.Code != 250 {
 		failure = replyError(r, "BDAT")
 	}
-	switch {
-	case failure == nil:
+	if failure == nil {
 		return s.finishJob(nil, stateIdle)
-	case mailErr != nil:
-		return s.finishJob(failure, stateIdle) // no transaction was opened
+	}
+	return s.failJob(failure, mailErr)
+}
+
+// envelopeFailure is why the message cannot be delivered after the replies
+// to MAIL and RCPT: MAIL refused, or every recipient refused (the first
+// refusal); nil when it can.
+func (s *session) envelopeFailure(mailErr error) error {
+	if mailErr == nil && len(s.job.res.Accepted) == 0 {
+		return s.job.res.Rejected[0].Err
+	}
+	return mailErr
+}
+
+// failJob ends the message in flight with failure and clears the
+// transaction with RSET, unless MAIL was refused and none was opened.
+func (s *session) failJob(failure, mailErr error) stateFn {
+	if mailErr != nil {
+		return s.finishJob(failure, stateIdle)
 	}
 	return s.finishJob(failure, stateReset)
 }
 
 // afterData decides what follows the reply to DATA.
 func (s *session) afterData(r Reply, mailErr error) stateFn {
-	j := s.job
-	failure := mailErr
-	if failure == nil && len(j.res.Accepted) == 0 {
-		failure = j.res.Rejected[0].Err
-	}
+	failure := s.envelopeFailure(mailErr)
 	switch {
 	case r.Code == 354 && failure != nil:
 		// RFC 2920 §3.1: nothing valid to deliver, so send an empty message
@@ -369,10 +378,7 @@ func (s *session) afterData(r Reply, mailErr error) stateFn {
 	case failure == nil:
 		failure = replyError(r, "DATA")
 	}
-	if mailErr != nil {
-		return s.finishJob(failure, stateIdle) // no transaction was opened
-	}
-	return s.finishJob(failure, stateReset)
+	return s.failJob(failure, mailErr)
 }
 
 // stateContent sends the message; with PIPELINING, the next message's
