@@ -746,22 +746,16 @@ func (d *direction) handOverDue(now time.Time) {
 	}
 }
 
-// handOver gives every copy of a due packet to the destination host,
-// counting each under d.mu as putRun does.
+// handOver gives every copy of a due packet to the destination host, each
+// a hand-off of its own, counted by putRun.
 func (d *direction) handOver(p *Packet) {
 	to := d.host.inbox(p.From, p.To)
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	for i := range p.Copies {
 		payload := p.Payload
 		if i > 0 {
 			payload = slices.Clone(p.Payload)
 		}
-		if reason := to.put(payload); reason != "" {
-			d.st.Dropped[reason]++
-		} else {
-			d.delivered.Add(1)
-		}
+		d.putRun(to, [][]byte{payload})
 	}
 }
 
