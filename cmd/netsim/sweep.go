@@ -42,10 +42,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if *proto != "transfer" && *proto != "echo" && *proto != "http" {
 		return cmd.Usagef("-proto must be transfer, echo or http")
 	}
-	losses, err := parseRange(lossRange.String())
-	if err != nil {
-		return cmd.Usagef("%v", err)
-	}
+	losses := lossRange.values
 	var schemes []rdt.ARQ
 	for _, s := range strings.Split(*arqs, ",") {
 		a, err := rdt.ParseARQ(strings.TrimSpace(s))
@@ -139,24 +136,30 @@ func sweepPoint(sc scenario) report {
 
 // lossRangeFlag turns the link flags' -loss into FROM:TO:STEP for a sweep
 // (a single value is a range of one), keeping its place among them.
-func lossRangeFlag(fs *flag.FlagSet) flag.Value {
-	v := &rangeValue{s: "0:0.2:0.05"}
+func lossRangeFlag(fs *flag.FlagSet) *rangeValue {
+	v := &rangeValue{}
+	_ = v.Set("0:0.2:0.05") // a constant that parses
 	f := fs.Lookup("loss")
 	f.Value, f.DefValue, f.Usage = v, v.s, "loss rates FROM:TO:STEP (Bernoulli, each way), or one value"
 	return v
 }
 
-// rangeValue is a flag holding FROM:TO:STEP, checked when set.
-type rangeValue struct{ s string }
+// rangeValue is a flag holding FROM:TO:STEP and the values it stands for,
+// parsed when set.
+type rangeValue struct {
+	s      string
+	values []float64
+}
 
 func (r *rangeValue) String() string { return r.s }
 
-// Set checks and keeps a range.
+// Set parses and keeps a range.
 func (r *rangeValue) Set(s string) error {
-	if _, err := parseRange(s); err != nil {
+	values, err := parseRange(s)
+	if err != nil {
 		return err
 	}
-	r.s = s
+	r.s, r.values = s, values
 	return nil
 }
 
