@@ -26,10 +26,11 @@ type MessageInfo struct {
 // message never aborts a session in the middle of DATA: every line is at
 // most MaxLine octets, there is no NUL and no CR outside a CRLF pair.
 func CheckMessage(msg []byte) (MessageInfo, error) {
-	var info MessageInfo
+	info := MessageInfo{CRLF: true} // until a line ends otherwise
 	line := 0
-	err := eachLine(msg, func(text []byte) error {
+	err := eachLine(msg, func(text []byte, crlf bool) error {
 		line++
+		info.CRLF = info.CRLF && crlf
 		if len(text) > MaxLine {
 			return fmt.Errorf("%w: line %d has %d", ErrLineTooLong, line, len(text))
 		}
@@ -46,12 +47,7 @@ func CheckMessage(msg []byte) (MessageInfo, error) {
 		info.Size += int64(len(text)) + 2
 		return nil
 	})
-	if err != nil {
-		return info, err
-	}
-	crlf := []byte("\r\n")
-	info.CRLF = len(msg) == 0 || bytes.HasSuffix(msg, crlf) && bytes.Count(msg, crlf) == bytes.Count(msg, []byte("\n"))
-	return info, nil
+	return info, err
 }
 
 // WriteData writes msg as DATA content (RFC 5321 §4.5.2): every line ends
@@ -64,7 +60,7 @@ func WriteData(w io.Writer, msg []byte) (int64, error) {
 		n += int64(m)
 		return err
 	}
-	err := eachLine(msg, func(text []byte) error {
+	err := eachLine(msg, func(text []byte, _ bool) error {
 		if len(text) > 0 && text[0] == '.' {
 			if err := write([]byte(".")); err != nil {
 				return err
@@ -81,9 +77,10 @@ func WriteData(w io.Writer, msg []byte) (int64, error) {
 	return n, write([]byte(".\r\n"))
 }
 
-// eachLine calls f with every line of msg, its LF or CRLF ending cut off;
+// eachLine calls f with every line of msg, its LF or CRLF ending cut off,
+// and whether that ending was CRLF;
 // a last line without an ending counts too. It stops at f's first error.
-func eachLine(msg []byte, f func(text []byte) error) error {
+func eachLine(msg []byte, f func(text []byte, crlf bool) error) error {
 	for len(msg) > 0 {
 		i := bytes.IndexByte(msg, '\n')
 		text := msg
@@ -92,7 +89,8 @@ func eachLine(msg []byte, f func(text []byte) error) error {
 		} else {
 			msg = nil
 		}
-		if err := f(bytes.TrimSuffix(text, []byte("\r"))); err != nil {
+		trimmed := bytes.TrimSuffix(text, []byte("\r"))
+		if err := f(trimmed, i >= 0 && len(trimmed) < len(text)); err != nil {
 			return err
 		}
 	}
@@ -109,7 +107,7 @@ func WriteChunk(w io.Writer, msg []byte, info MessageInfo) (int64, error) {
 		return int64(n), err
 	}
 	var n int64
-	err := eachLine(msg, func(text []byte) error {
+	err := eachLine(msg, func(text []byte, _ bool) error {
 		m, err := w.Write(text)
 		n += int64(m)
 		if err != nil {
