@@ -20,10 +20,9 @@ import (
 	"netstages/transport/mem"
 )
 
-// tinyOrigin serves every request on ln with a fresh-for-60s response
-// tagged "v1", and 304 to a request that already has it; count counts
-// the requests that reach it.
-func tinyOrigin(ln net.Listener, count *atomic.Int64) {
+// rawOrigin serves ln until it closes: for every request on every
+// connection (its body read and dropped) answer writes the raw response.
+func rawOrigin(ln net.Listener, answer func(w io.Writer, req *http.Request)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -38,16 +37,25 @@ func tinyOrigin(ln net.Listener, count *atomic.Int64) {
 					return
 				}
 				io.Copy(io.Discard, req.Body)
-				count.Add(1)
-				if req.Header.Get("If-None-Match") == `"v1"` {
-					io.WriteString(c, "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\n\r\n")
-					continue
-				}
-				body := "hello " + req.URL.Path
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+				answer(c, req)
 			}
 		}()
 	}
+}
+
+// tinyOrigin serves every request on ln with a fresh-for-60s response
+// tagged "v1", and 304 to a request that already has it; count counts
+// the requests that reach it.
+func tinyOrigin(ln net.Listener, count *atomic.Int64) {
+	rawOrigin(ln, func(w io.Writer, req *http.Request) {
+		count.Add(1)
+		if req.Header.Get("If-None-Match") == `"v1"` {
+			io.WriteString(w, "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\n\r\n")
+			return
+		}
+		body := "hello " + req.URL.Path
+		fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	})
 }
 
 func TestOverMemUnderSynctest(t *testing.T) {

@@ -29,26 +29,9 @@ func memProxy(t *testing.T, size int, edit func(*proxy.Config)) (*mem.Network, *
 	n := mem.NewNetwork(0)
 	oln, err := n.Listen(ctx, "tcp", "origin:80")
 	is.NoErr(err) // origin listens
-	go func() {
-		for {
-			c, err := oln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: %d\r\n\r\n%s", size, strings.Repeat("x", size))
-				}
-			}()
-		}
-	}()
+	go rawOrigin(oln, func(w io.Writer, _ *http.Request) {
+		fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: %d\r\n\r\n%s", size, strings.Repeat("x", size))
+	})
 	cfg := proxy.Config{Network: n, Permit: func(net.Addr) bool { return true }}
 	if edit != nil {
 		edit(&cfg)
