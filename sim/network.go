@@ -747,14 +747,17 @@ func (d *direction) handOverDue(now time.Time) {
 }
 
 // handOver gives every copy of a due packet to the destination host, each
-// a hand-off of its own, counted by putRun.
+// a hand-off of its own, counted by putRun. Duplicates are cloned before the
+// original is handed over: once delivered, the receiver owns the original
+// and may recycle it into a sender's next segment.
 func (d *direction) handOver(p *Packet) {
 	to := d.host.inbox(p.From, p.To)
-	for i := range p.Copies {
-		payload := p.Payload
-		if i > 0 {
-			payload = slices.Clone(p.Payload)
-		}
+	copies := make([][]byte, p.Copies)
+	copies[0] = p.Payload
+	for i := 1; i < len(copies); i++ {
+		copies[i] = slices.Clone(p.Payload)
+	}
+	for _, payload := range copies {
 		d.putRun(to, [][]byte{payload})
 	}
 }
