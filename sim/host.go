@@ -29,6 +29,7 @@ type Host struct {
 	mu       sync.Mutex
 	sockets  map[int]*PacketConn
 	nextPort int
+	down     bool // its network is closed: no new sockets
 }
 
 var _ transport.Network = (*Host)(nil)
@@ -80,6 +81,9 @@ func (h *Host) Bind(network, addr string) (*PacketConn, error) {
 	a.Host = h.name
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.down {
+		return nil, fmt.Errorf("sim: host %s: network closed: %w", h.name, net.ErrClosed)
+	}
 	if a.Port == 0 {
 		for range 16384 {
 			h.nextPort++
@@ -101,6 +105,21 @@ func (h *Host) Bind(network, addr string) (*PacketConn, error) {
 		readDeadline: deadline.New(), writeDeadline: deadline.New()}
 	h.sockets[a.Port] = c
 	return c, nil
+}
+
+// shutDown closes every socket bound on the host and refuses new ones, so
+// whatever still waits on one (a listener's demultiplexer, a reader) ends.
+func (h *Host) shutDown() {
+	h.mu.Lock()
+	h.down = true
+	open := make([]*PacketConn, 0, len(h.sockets))
+	for _, c := range h.sockets {
+		open = append(open, c)
+	}
+	h.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
 }
 
 // deliver hands a payload to the socket bound at to; it returns a drop

@@ -40,7 +40,7 @@ type Config struct {
 
 // Network is a simulated network of named hosts joined by links. Build it
 // with New, add hosts with Host and links with Connect; Close stops every
-// link. All methods are safe for concurrent use.
+// link and closes every socket. All methods are safe for concurrent use.
 type Network struct {
 	cfg    Config
 	start  time.Time
@@ -208,6 +208,15 @@ func (n *Network) Close() error {
 	n.mu.Unlock()
 	n.cancel()
 	n.wg.Wait()
+	n.mu.Lock()
+	hosts := make([]*Host, 0, len(n.hosts))
+	for _, h := range n.hosts {
+		hosts = append(hosts, h)
+	}
+	n.mu.Unlock()
+	for _, h := range hosts {
+		h.shutDown()
+	}
 	var errs []error
 	for _, l := range n.Links() {
 		for _, d := range l.dirs {

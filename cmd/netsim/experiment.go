@@ -279,7 +279,13 @@ func echoRun(ctx context.Context, client, server *rdt.Stack, size int) (net.Conn
 	srv := &actors.Server{Name: "echod", Handle: echo.Handler(echo.Config{}, nil)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	defer func() { srv.Shutdown(); <-served }()
+	defer func() {
+		if ctx.Err() != nil {
+			srv.Grace = time.Millisecond // the run has given up: no grace for its connection
+		}
+		srv.Shutdown()
+		<-served
+	}()
 	c, err := client.DialContext(ctx, "tcp", "server:7")
 	if err != nil {
 		return nil, false, "", err

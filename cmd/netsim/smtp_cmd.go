@@ -30,24 +30,27 @@ type smtpReport struct {
 
 // deliverMail sends msg with the smtp client (unchanged) from dialNet to a
 // go-smtp server listening on listenNet at mx:25 and returns what the
-// server received.
-func deliverMail(ctx context.Context, listenNet, dialNet transport.Network, msg []byte) ([]smtptest.Received, error) {
+// server received and how long the client took, from dial to QUIT (the
+// server's shutdown afterwards is not counted).
+func deliverMail(ctx context.Context, listenNet, dialNet transport.Network, msg []byte) (got []smtptest.Received, took time.Duration, err error) {
 	ln, err := listenNet.Listen(ctx, "tcp", "mx:25")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b := &smtptest.Backend{}
 	stop := smtptest.Start(ln, b, smtptest.Options{})
 	defer stop()
+	start := time.Now()
 	c, err := smtp.Dial(ctx, dialNet, "mx:25", smtp.Config{})
 	if err != nil {
-		return nil, err
+		return nil, time.Since(start), err
 	}
 	if _, err := c.Send(ctx, "alice@example.com", []string{"bob@example.com"}, msg); err != nil {
 		c.Close()
-		return nil, err
+		return nil, time.Since(start), err
 	}
-	return b.Messages(), c.Close()
+	err = c.Close()
+	return b.Messages(), time.Since(start), err
 }
 
 // composeWithAttachment builds a message with a seeded attachment of size bytes.
@@ -88,9 +91,8 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 		return rep
 	}
 	mx, _ := rdt.New(nw.Host("mx"), cfg)
-	start := time.Now()
-	overSim, err := deliverMail(ctx, mx, laptop, msg)
-	rep.Completion = time.Since(start)
+	overSim, took, err := deliverMail(ctx, mx, laptop, msg)
+	rep.Completion = took
 	if err != nil {
 		rep.Error = err.Error()
 	}
@@ -98,7 +100,7 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 	mx.Wait(ctx)
 	rep.Links = []sim.DirStats{link.Stats("laptop"), link.Stats("mx")}
 	n := memNetwork()
-	overMem, err := deliverMail(ctx, n, n, msg)
+	overMem, _, err := deliverMail(ctx, n, n, msg)
 	if err != nil && rep.Error == "" {
 		rep.Error = "over mem: " + err.Error()
 	}

@@ -179,7 +179,7 @@ func (s *Stack) Listen(ctx context.Context, network, addr string) (net.Listener,
 		return nil, err
 	}
 	l := &Listener{stack: s, sock: sock, backlog: make(chan *Conn, backlog),
-		conns: make(map[sim.Addr]*Conn), ended: make(map[sim.Addr]bool), done: make(chan struct{})}
+		conns: make(map[sim.Addr]*Conn), ended: make(map[sim.Addr]bool), done: make(chan struct{}), gone: make(chan struct{})}
 	s.hold()
 	go l.demux()
 	return l, nil
@@ -197,7 +197,9 @@ type Listener struct {
 	stack   *Stack
 	sock    *sim.PacketConn
 	backlog chan *Conn
-	done    chan struct{}
+	done    chan struct{} // closed by Close
+	gone    chan struct{} // closed when the socket has closed under it
+	goneErr error         // why, set before gone closes
 
 	mu     sync.Mutex
 	conns  map[sim.Addr]*Conn
@@ -212,6 +214,8 @@ func (l *Listener) demux() {
 	for {
 		d, err := l.sock.Recv()
 		if err != nil {
+			l.goneErr = err
+			close(l.gone)
 			return
 		}
 		l.route(d)
@@ -285,6 +289,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 		return c, nil
 	case <-l.done:
 		return nil, &net.OpError{Op: "accept", Net: "rdt", Addr: l.sock.Addr(), Err: net.ErrClosed}
+	case <-l.gone: // the network closed the socket
+		return nil, &net.OpError{Op: "accept", Net: "rdt", Addr: l.sock.Addr(), Err: l.goneErr}
 	}
 }
 

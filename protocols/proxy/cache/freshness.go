@@ -130,8 +130,13 @@ func ageValue(h http.Header) time.Duration {
 //	corrected_initial_age = max(apparent_age, corrected_age_value)
 //	resident_time = now - response_time
 //	current_age = corrected_initial_age + resident_time
+//
+// Date has whole seconds, so response_time is taken in whole seconds too
+// when compared with it: a Date written by this proxy's own clock (for a
+// response that came without one) must give an apparent age of 0, not the
+// fraction of a second its formatting dropped.
 func CurrentAge(h http.Header, requestTime, responseTime, now time.Time) time.Duration {
-	apparent := max(responseTime.Sub(dateValue(h, responseTime)), 0)
+	apparent := max(responseTime.Truncate(time.Second).Sub(dateValue(h, responseTime)), 0)
 	delay := max(responseTime.Sub(requestTime), 0)
 	corrected := ageValue(h) + delay
 	initial := max(apparent, corrected)

@@ -66,6 +66,7 @@ func TestCurrentAge(t *testing.T) {
 		{"§4.2.3 apparent age when Date is old", hdr("Date", date(t0.Add(-50*time.Second))), t0, t0, t0, 50 * time.Second},
 		{"§4.2.3 Date in the future clamps to 0", hdr("Date", date(t0.Add(time.Hour))), t0, t0, t0.Add(time.Second), time.Second},
 		{"§5.1 invalid Age ignored", hdr("Date", date(t0), "Age", "x"), t0, t0, t0, 0},
+		{"§4.2.3 a Date from our own clock, its fraction of a second dropped, adds no age", hdr("Date", date(t0)), t0.Add(900 * time.Millisecond), t0.Add(950 * time.Millisecond), t0.Add(10950 * time.Millisecond), 10050 * time.Millisecond}, // resident 10 s + response delay 50 ms, not + 0.95 s
 		{"§4.2.3 larger of apparent and corrected", hdr("Date", date(t0.Add(-10*time.Second)), "Age", "3"), t0, t0.Add(time.Second), t0.Add(time.Second), 11 * time.Second},
 	}
 	for _, c := range cases {

@@ -321,6 +321,10 @@ func Start(ln net.Listener, b *Backend, o Options) (stop func() error) {
 		if s.Shutdown(ctx) != nil {
 			tl.closeAll()
 		}
+		// Shutdown closes only the listeners Serve has registered: a stop
+		// that comes before Serve has begun would leave it in Accept for
+		// ever. Closing the listener here too ends it either way.
+		ln.Close()
 		err := <-done
 		if errors.Is(err, gosmtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 			return nil
