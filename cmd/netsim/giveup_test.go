@@ -26,7 +26,8 @@ func TestRunThatTimesOutLeavesNothingRunning(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := Run(args, &stdout, &stderr)
 			t.Log(stdout.String(), stderr.String())
-			is.True(code != 0)
+			is.Equal(code, 1)                                                          // a failed run, not a usage error
+			is.True(strings.Contains(stdout.String(), "gave up after -timeout 300ms")) // says why
 			goleak.VerifyNone(t)
 		})
 	}
