@@ -192,17 +192,17 @@ func run(sc scenario, keep bool) report {
 	server, _ := rdt.New(nw.Host("server"), scfg)
 	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
 	defer cancel()
-	start := time.Now()
-	var conn net.Conn
+	var o outcome
 	switch sc.Proto {
 	case "echo":
-		conn, rep.OK, rep.Check, err = echoRun(ctx, client, server, sc.Bytes)
+		o = echoRun(ctx, client, server, sc.Bytes)
 	default:
-		conn, rep.OK, rep.Check, err = transferRun(ctx, client, server, sc.Bytes, sc.Seed)
+		o = transferRun(ctx, client, server, sc.Bytes, sc.Seed)
 	}
-	rep.Completion = time.Since(start)
-	if err != nil {
-		rep.Error = gaveUp(ctx, sc.Timeout, err.Error())
+	conn := o.conn
+	rep.OK, rep.Check, rep.Completion = o.ok, o.check, o.took
+	if o.err != nil {
+		rep.Error = gaveUp(ctx, sc.Timeout, o.err.Error())
 	}
 	if conn != nil {
 		conn.Close()
@@ -232,11 +232,20 @@ func run(sc scenario, keep bool) report {
 	return rep
 }
 
+// outcome is how one stream experiment went, seen from the client.
+type outcome struct {
+	conn  net.Conn      // the client's connection, if it opened
+	ok    bool          // every check passed
+	check string        // what was checked, for the report
+	took  time.Duration // from the dial to the client's last byte, without the servers' teardown
+	err   error
+}
+
 // transferRun sends size seeded random bytes and checks the server's hash.
-func transferRun(ctx context.Context, client, server *rdt.Stack, size int, seed uint64) (net.Conn, bool, string, error) {
+func transferRun(ctx context.Context, client, server *rdt.Stack, size int, seed uint64) outcome {
 	ln, err := server.Listen(ctx, "tcp", "server:9")
 	if err != nil {
-		return nil, false, "", err
+		return outcome{err: err}
 	}
 	go func() {
 		defer ln.Close()
@@ -249,9 +258,10 @@ func transferRun(ctx context.Context, client, server *rdt.Stack, size int, seed 
 		io.Copy(h, c)
 		io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
 	}()
+	start := time.Now()
 	c, err := client.DialContext(ctx, "tcp", "server:9")
 	if err != nil {
-		return nil, false, "", err
+		return outcome{took: time.Since(start), err: err}
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -262,33 +272,30 @@ func transferRun(ctx context.Context, client, server *rdt.Stack, size int, seed 
 	}
 	want := sha256.Sum256(data)
 	if _, err := c.Write(data); err != nil {
-		return c, false, "", err
+		return outcome{conn: c, took: time.Since(start), err: err}
 	}
 	c.(transport.CloseWriter).CloseWrite()
 	got, err := io.ReadAll(c)
 	ok := string(got) == hex.EncodeToString(want[:])
-	return c, ok, fmt.Sprintf("sha256 sent %x… server read %.8s…", want[:4], got), err
+	return outcome{conn: c, ok: ok, check: fmt.Sprintf("sha256 sent %x… server read %.8s…", want[:4], got), took: time.Since(start), err: err}
 }
 
 // echoRun serves protocols/echo and checks the lines come back.
-func echoRun(ctx context.Context, client, server *rdt.Stack, size int) (net.Conn, bool, string, error) {
+func echoRun(ctx context.Context, client, server *rdt.Stack, size int) outcome {
 	ln, err := server.Listen(ctx, "tcp", "server:7")
 	if err != nil {
-		return nil, false, "", err
+		return outcome{err: err}
 	}
-	srv := &actors.Server{Name: "echod", Handle: echo.Handler(echo.Config{}, nil)}
+	// Its one connection is over once the client has read the echo; a run
+	// that gave up waits this long at most for it.
+	srv := &actors.Server{Name: "echod", Handle: echo.Handler(echo.Config{}, nil), Grace: time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		if ctx.Err() != nil {
-			srv.Grace = time.Millisecond // the run has given up: no grace for its connection
-		}
-		srv.Shutdown()
-		<-served
-	}()
+	defer func() { srv.Shutdown(); <-served }()
+	start := time.Now()
 	c, err := client.DialContext(ctx, "tcp", "server:7")
 	if err != nil {
-		return nil, false, "", err
+		return outcome{took: time.Since(start), err: err}
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -302,7 +309,8 @@ func echoRun(ctx context.Context, client, server *rdt.Stack, size int) (net.Conn
 	}()
 	got, err := io.ReadAll(bufio.NewReader(c))
 	ok := string(got) == sent.String()
-	return c, ok, fmt.Sprintf("%d bytes of lines sent, %d echoed, identical: %v", sent.Len(), len(got), ok), err
+	return outcome{conn: c, ok: ok, check: fmt.Sprintf("%d bytes of lines sent, %d echoed, identical: %v", sent.Len(), len(got), ok),
+		took: time.Since(start), err: err}
 }
 
 func (r report) print(w io.Writer) {
