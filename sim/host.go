@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -112,10 +113,7 @@ func (h *Host) Bind(network, addr string) (*PacketConn, error) {
 func (h *Host) shutDown() {
 	h.mu.Lock()
 	h.down = true
-	open := make([]*PacketConn, 0, len(h.sockets))
-	for _, c := range h.sockets {
-		open = append(open, c)
-	}
+	open := slices.Collect(maps.Values(h.sockets))
 	h.mu.Unlock()
 	for _, c := range open {
 		c.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -201,7 +202,9 @@ func (n *Network) Links() []*Link {
 }
 
 // Close stops every link and waits for them; packets still in flight are
-// lost. Sockets stay open but can no longer send. It is safe to call twice.
+// lost. Then it closes every socket on every host, so whatever waits on
+// one (a reader, a listener) ends, and refuses new ones. It is safe to call
+// twice.
 func (n *Network) Close() error {
 	n.mu.Lock()
 	n.closed = true
@@ -209,10 +212,7 @@ func (n *Network) Close() error {
 	n.cancel()
 	n.wg.Wait()
 	n.mu.Lock()
-	hosts := make([]*Host, 0, len(n.hosts))
-	for _, h := range n.hosts {
-		hosts = append(hosts, h)
-	}
+	hosts := slices.Collect(maps.Values(n.hosts))
 	n.mu.Unlock()
 	for _, h := range hosts {
 		h.shutDown()

@@ -2,8 +2,10 @@ package sim_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -188,5 +190,24 @@ func TestRouteSendsOnePeersDatagramsToItsQueue(t *testing.T) {
 		d, ok = dst.TryRecv()
 		is.True(ok && string(d.Payload) == "back") // route ended: the socket's queue again
 		is.Equal(len(q), 0)
+	})
+}
+
+// TestCloseEndsEverySocket: closing the network is switching the world off.
+// A reader blocked on a socket returns net.ErrClosed, and no new socket can
+// be bound, so nothing built on the sim (rdt listeners, pingd) waits for ever.
+func TestCloseEndsEverySocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		nw := sim.New(sim.Config{})
+		c, err := nw.Host("a").Bind("udp", "a:1")
+		is.NoErr(err)
+		got := make(chan error, 1)
+		go func() { _, err := c.Recv(); got <- err }()
+		synctest.Wait()
+		is.NoErr(nw.Close())
+		is.True(errors.Is(<-got, net.ErrClosed)) // the blocked reader ended
+		_, err = nw.Host("a").Bind("udp", "a:2")
+		is.True(errors.Is(err, net.ErrClosed)) // no new sockets
 	})
 }
