@@ -22,7 +22,8 @@
 // annotated with per-stage counts (items in, out, queued now) and the active
 // pipelines (connections), refreshing itself every second; the same data as
 // JSON (?format=json, or any request that does not accept text/html); the
-// annotated SVG alone (?format=svg). Before a meter has seen its first
+// annotated SVG alone (?format=svg); the bare graphs as Mermaid or DOT text
+// (?format=mermaid, ?format=dot). Before a meter has seen its first
 // pipeline, the page draws the View's Graph with zero counts.
 //
 // This package starts no goroutines and closes no channels; its functions

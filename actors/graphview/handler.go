@@ -121,6 +121,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "svg":
 		w.Header().Set("Content-Type", "image/svg+xml")
 		io.WriteString(w, SVG(st.Annotated()...))
+	case "mermaid", "dot": // the bare graphs as text, one after another
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for _, p := range st.Pipelines {
+			if format == "mermaid" {
+				io.WriteString(w, p.Graph.Mermaid())
+			} else {
+				io.WriteString(w, p.Graph.DOT())
+			}
+		}
 	case "html", "fragment":
 		var buf bytes.Buffer
 		page := pageData{Status: st, Fragment: format == "fragment"}
@@ -132,7 +141,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(buf.Bytes())
 	default:
-		http.Error(w, "format must be html, json or svg", http.StatusBadRequest)
+		http.Error(w, "format must be html, json, svg, mermaid or dot", http.StatusBadRequest)
 	}
 }
 

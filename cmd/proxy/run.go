@@ -18,6 +18,7 @@ import (
 
 	"netstages/actors"
 	"netstages/actors/bus"
+	"netstages/actors/status"
 	"netstages/cmd/internal/cli"
 	"netstages/protocols/proxy"
 	"netstages/protocols/proxy/cache"
@@ -133,7 +134,7 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	reg := prometheus.NewRegistry()
 	if *statusAddr != "" {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-			proxy.NewCollector(cfg, srv.Active), proxy.NewStageCollector(meter))
+			proxy.NewCollector(cfg, srv.Active), status.NewStageCollector("proxy", meter))
 	}
 
 	ln, err := (&transport.System{}).Listen(context.Background(), "tcp", *addr)

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"netstages/actors"
 	"netstages/actors/connio"
 	"netstages/actors/graphview"
+	"netstages/actors/status"
 	"netstages/protocols/http"
 )
 
@@ -39,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer, meter *actors.Meter, active func() in
 	conns := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "httpd_active_connections", Help: "Connections being served now.",
 	}, func() float64 { return float64(active()) })
-	for _, c := range []prometheus.Collector{m.requests, m.bytes, conns, newStageCollector(meter)} {
+	for _, c := range []prometheus.Collector{m.requests, m.bytes, conns, status.NewStageCollector("httpd", meter)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -61,35 +61,6 @@ func (m *Metrics) observe(status int, bytes int64) {
 	m.bytes.Add(float64(bytes))
 }
 
-// stageCollector reports the meter's per-stage counts at scrape time.
-type stageCollector struct {
-	meter         *actors.Meter
-	items, queued *prometheus.Desc
-}
-
-func newStageCollector(meter *actors.Meter) stageCollector {
-	return stageCollector{
-		meter:  meter,
-		items:  prometheus.NewDesc("httpd_stage_items_total", "Items (batches) a stage received (in) or sent (out), over all connections.", []string{"stage", "dir"}, nil),
-		queued: prometheus.NewDesc("httpd_stage_queued", "Items waiting in a stage's input channel now.", []string{"stage"}, nil),
-	}
-}
-
-// Describe sends the two descriptors.
-func (c stageCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.items
-	ch <- c.queued
-}
-
-// Collect reads the meter's snapshot: per-stage in/out counts and queues.
-func (c stageCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.meter.Snapshot().Stages {
-		ch <- prometheus.MustNewConstMetric(c.items, prometheus.CounterValue, float64(s.In), s.Name, "in")
-		ch <- prometheus.MustNewConstMetric(c.items, prometheus.CounterValue, float64(s.Out), s.Name, "out")
-		ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(s.Queued), s.Name)
-	}
-}
-
 // StatusHandler serves /metrics (Prometheus text format, from gather) and
 // /debug/stages, the live stage view of actors/graphview: an HTML page that
 // redraws the pipeline's picture with its per-stage counts, queues and
@@ -98,10 +69,7 @@ func (c stageCollector) Collect(ch chan<- prometheus.Metric) {
 // the picture alone (?format=svg). Until the first connection the picture
 // shows the shape of a default server's pipeline with zero counts.
 func StatusHandler(gather prometheus.Gatherer, meter *actors.Meter) nethttp.Handler {
-	mux := nethttp.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
-	mux.Handle("GET /debug/stages", graphview.Handler(graphview.View{Title: "httpd", Meter: meter, Graph: defaultGraph()}))
-	return mux
+	return status.Handler(gather, graphview.View{Title: "httpd", Meter: meter, Graph: defaultGraph()})
 }
 
 // defaultGraph is the shape of a default server's pipeline, wired on a

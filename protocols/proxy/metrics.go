@@ -5,10 +5,10 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"netstages/actors"
 	"netstages/actors/graphview"
+	"netstages/actors/status"
 	"netstages/protocols/proxy/cache"
 )
 
@@ -50,7 +50,7 @@ func metricHelp() [][2]string {
 
 // NewCollector returns a Prometheus collector over the proxy's Stats, its
 // cache (may be nil), its origin pool, and the client connection count.
-// Register stage counts separately with NewStageCollector.
+// Register stage counts separately with status.NewStageCollector.
 func NewCollector(cfg Config, active func() int64) prometheus.Collector {
 	c := &collector{stats: cfg.Stats, cache: cfg.Cache, pool: cfg.Pool, active: active, names: metricHelp(), descs: map[string]*prometheus.Desc{}}
 	for _, m := range c.names {
@@ -102,34 +102,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// stageCollector reports the meter's per-stage counts at scrape time.
-type stageCollector struct {
-	meter         *actors.Meter
-	items, queued *prometheus.Desc
-}
-
-// NewStageCollector reports each stage's item counts and queue length.
-func NewStageCollector(meter *actors.Meter) prometheus.Collector {
-	return stageCollector{
-		meter:  meter,
-		items:  prometheus.NewDesc("proxy_stage_items_total", "Items (batches) a stage received (in) or sent (out), over all connections.", []string{"stage", "dir"}, nil),
-		queued: prometheus.NewDesc("proxy_stage_queued", "Items waiting in a stage's input channel now.", []string{"stage"}, nil),
-	}
-}
-
-func (c stageCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.items
-	ch <- c.queued
-}
-
-func (c stageCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.meter.Snapshot().Stages {
-		ch <- prometheus.MustNewConstMetric(c.items, prometheus.CounterValue, float64(s.In), s.Name, "in")
-		ch <- prometheus.MustNewConstMetric(c.items, prometheus.CounterValue, float64(s.Out), s.Name, "out")
-		ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(s.Queued), s.Name)
-	}
-}
-
 // StatusHandler serves /metrics (Prometheus text format, from gather) and
 // /debug/stages, the live stage view of actors/graphview: an HTML page that
 // redraws the pipeline's picture with its per-stage counts, queues and
@@ -139,26 +111,5 @@ func (c stageCollector) Collect(ch chan<- prometheus.Metric) {
 // the bare graph as text. Until the first connection the picture shows the
 // shape of Graph with zero counts.
 func StatusHandler(gather prometheus.Gatherer, meter *actors.Meter) nethttp.Handler {
-	mux := nethttp.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
-	graph := Graph()
-	live := graphview.Handler(graphview.View{Title: "proxy", Meter: meter, Graph: graph})
-	mux.HandleFunc("GET /debug/stages", func(w nethttp.ResponseWriter, r *nethttp.Request) {
-		format := r.URL.Query().Get("format")
-		if format != "mermaid" && format != "dot" {
-			live.ServeHTTP(w, r)
-			return
-		}
-		g := meter.Snapshot().Graph
-		if len(g.Nodes) == 0 {
-			g = graph
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if format == "mermaid" {
-			w.Write([]byte(g.Mermaid()))
-			return
-		}
-		w.Write([]byte(g.DOT()))
-	})
-	return mux
+	return status.Handler(gather, graphview.View{Title: "proxy", Meter: meter, Graph: Graph()})
 }

@@ -12,6 +12,7 @@ import (
 
 	"netstages/actors"
 	"netstages/actors/graphview"
+	"netstages/actors/status"
 	"netstages/protocols/proxy"
 )
 
@@ -33,7 +34,7 @@ func TestStatusHandlerLiveView(t *testing.T) {
 	is := is.New(t)
 	meter := actors.NewMeter()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(proxy.NewStageCollector(meter), prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "probe", Help: "A gauge to find."}, func() float64 { return 7 }))
+	reg.MustRegister(status.NewStageCollector("proxy", meter), prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "probe", Help: "A gauge to find."}, func() float64 { return 7 }))
 	h := proxy.StatusHandler(reg, meter)
 	want := proxy.Graph()
 
