@@ -98,7 +98,10 @@ func docSection() (string, error) {
 	b.WriteString("(`graphview.Handler`, mounted at `/debug/stages`) draws with `graphview.SVG`, a small layered layout for\n")
 	b.WriteString("chains, annotated from `Meter.Snapshot()` (items in, out, queued per stage; active, started, finished\n")
 	b.WriteString("pipelines); the page refetches its live part every second; `?format=json` and `?format=svg` give the data\n")
-	b.WriteString("and the picture alone. Graphs that exist only while a connection runs (sim/rdt's sender and receiver) are\n")
+	b.WriteString("and the picture alone, `?format=mermaid` and `?format=dot` the bare graphs. `actors/status` puts `/metrics` and\n")
+	b.WriteString("`/debug/stages` on one handler (httpd, proxy) and reports a meter's per-stage counts to Prometheus as\n")
+	b.WriteString("`NAME_stage_items_total{stage,dir}` and `NAME_stage_queued{stage}`. Graphs that exist only while a connection\n")
+	b.WriteString("runs (sim/rdt's sender and receiver) are\n")
 	b.WriteString("taken from a real connection between two simulated hosts; the others from each package's `Graph` function.\n")
 	for _, e := range entries() {
 		pipes, err := e.graphs(false)
