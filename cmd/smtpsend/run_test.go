@@ -178,7 +178,7 @@ func TestRefusalExitsOneWithTheServersReply(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-to", "ok@example.com", "-subject", "x", "-ca-file", caFile)
 	is.Equal(code, 1) // one refused recipient is still a failure to report
 	is.True(strings.Contains(stdout, "accepted for 1 of 2"))
-	is.True(strings.Contains(stderr, "nobody@example.com refused: 550 5.1.1"))
+	is.True(strings.Contains(stderr, "nobody@example.com refused (permanent): 550 5.1.1"))
 	is.Equal(len(b.Messages()), 1) // the good recipient got it
 }
 
@@ -222,6 +222,12 @@ func TestUsageErrors(t *testing.T) {
 		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-password", "secret"}, // no such flag: never on the command line
 		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-starttls", "maybe"},
 		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-password-env", "X"},
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-user", "u"}, // a password flag is needed
+		{"-server", "x:99999", "-from", "a@example.com", "-to", "b@example.com"},
+		{"-server", ":25", "-from", "a@example.com", "-to", "b@example.com"}, // no host
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-auth", "CRAM-MD5"},
+		{"-server", "x:25", "-from", "not an address", "-to", "b@example.com"},
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-cc", "bad address"},
 	}
 	for _, args := range cases {
 		is := is.New(t)

@@ -224,6 +224,9 @@ func TestFailureRepliesAtEachStep(t *testing.T) {
 				is.True(errors.As(err, &se)) // typed error with the server's reply
 				is.Equal(se.Code, tc.code)
 				is.Equal(se.Temporary(), tc.temporay)
+				is.Equal(se.Permanent(), !tc.temporay)
+				is.Equal(strings.Contains(err.Error(), "(temporary failure"), tc.temporay) // the message says which
+				is.Equal(strings.Contains(err.Error(), "(permanent failure)"), !tc.temporay)
 				if !tc.atDial {
 					_, err = send(c, []string{"b@example.com"}, testMsg)
 					is.True(errors.As(err, &se)) // the session is still usable and gives the same answer
