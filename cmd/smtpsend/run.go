@@ -339,6 +339,9 @@ func sendOne(ctx context.Context, cfg smtp.Config, o *options, from string, rcpt
 	defer cancel()
 	c, err := smtp.Dial(dialCtx, &transport.System{}, o.server, cfg)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("%s: session not set up (connect, greeting, EHLO, TLS, AUTH) within -timeout %v: %w", o.server, o.timeout, err)
+		}
 		return nil, err
 	}
 	res, err := c.Send(ctx, from, rcpts, raw)

@@ -318,3 +318,24 @@ func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// A server that accepts and never greets: smtpsend gives up after -timeout
+// and says what it was waiting for.
+func TestSilentServerTimesOutClearly(t *testing.T) {
+	is := is.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err)
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if c, err := ln.Accept(); err == nil {
+			io.Copy(io.Discard, c) // silent until the client hangs up
+			c.Close()
+		}
+	}()
+	code, _, stderr := runCmd(t, "-server", ln.Addr().String(), "-timeout", "200ms", "-from", "a@example.com", "-to", "b@example.com", "-subject", "x")
+	is.Equal(code, 1) // failed, not hung
+	is.True(strings.Contains(stderr, "session not set up (connect, greeting, EHLO, TLS, AUTH) within -timeout 200ms")) // says what it waited for
+	<-done // the client closed the connection
+}
