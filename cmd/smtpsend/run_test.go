@@ -335,7 +335,7 @@ func TestSilentServerTimesOutClearly(t *testing.T) {
 		}
 	}()
 	code, _, stderr := runCmd(t, "-server", ln.Addr().String(), "-timeout", "200ms", "-from", "a@example.com", "-to", "b@example.com", "-subject", "x")
-	is.Equal(code, 1) // failed, not hung
+	is.Equal(code, 1)                                                                                                  // failed, not hung
 	is.True(strings.Contains(stderr, "session not set up (connect, greeting, EHLO, TLS, AUTH) within -timeout 200ms")) // says what it waited for
-	<-done // the client closed the connection
+	<-done                                                                                                             // the client closed the connection
 }
