@@ -159,7 +159,7 @@ func TestMalformedDatagramsAreCountedNotFatal(t *testing.T) {
 func TestUsageErrorsExitTwo(t *testing.T) {
 	is := is.New(t)
 	for _, args := range [][]string{
-		{"-loss", "1.5"}, {"-loss", "-0.1"}, {"-echo", "lower"}, {"-delay", "-1s"}, {"-addr", "12000"}, {"extra"}, {"-nosuch"},
+		{"-loss", "1.5"}, {"-loss", "-0.1"}, {"-loss", "NaN"}, {"-echo", "lower"}, {"-delay", "-1s"}, {"-addr", "12000"}, {"-addr", "127.0.0.1:99999"}, {"extra"}, {"-nosuch"},
 	} {
 		var out, errOut bytes.Buffer
 		code := Run(context.Background(), args, &out, &errOut, nil)

@@ -78,7 +78,7 @@ func (ob *outboxOptions) prepare(o *options) error {
 		}
 	}
 	if ob.enqueue && o.server == "" {
-		o.server = "outbox:0" // delivery is the worker's business
+		o.server = "outbox:25" // a placeholder: delivery is the worker's business
 	}
 	return nil
 }
@@ -131,7 +131,7 @@ func (ob *outboxOptions) enqueueRaw(cmd *cli.Command, from string, to []string, 
 func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr io.Writer) int {
 	cfg, err := o.config(cmd.Verbose, stderr)
 	if err != nil {
-		return cmd.Failf("%v", err)
+		return failOrUsage(cmd, err)
 	}
 	cfg.Meter = actors.NewMeter() // every session's stages, for -status-addr
 	var statusLn net.Listener

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	netmail "net/mail"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -92,7 +94,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	msg, err := o.message(stdin)
 	if err != nil {
-		return cmd.Failf("%v", err)
+		return failOrUsage(cmd, err)
 	}
 	raw, err := mail.Compose(msg)
 	if err != nil {
@@ -108,17 +110,31 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg, err := o.config(cmd.Verbose, stderr)
 	if err != nil {
-		return cmd.Failf("%v", err)
+		return failOrUsage(cmd, err)
 	}
 	return o.send(cmd, cfg, msg.From.Address, msg.Recipients(), raw, stdout, stderr)
+}
+
+// usageError is a bad flag value found after the flag checks (an address
+// that does not parse, a -user without a password flag): exit 2, not 1.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// failOrUsage reports err with exit 2 when it is a usageError, else 1.
+func failOrUsage(cmd *cli.Command, err error) int {
+	if ue := (usageError{}); errors.As(err, &ue) {
+		return cmd.Usagef("%v", err)
+	}
+	return cmd.Failf("%v", err)
 }
 
 func (o *options) check() error {
 	switch {
 	case o.server == "":
 		return errors.New("-server is required")
-	case !strings.Contains(o.server, ":"):
-		return fmt.Errorf("-server %q is not HOST:PORT", o.server)
+	case checkServer(o.server) != nil:
+		return checkServer(o.server)
 	case o.from == "":
 		return errors.New("-from is required")
 	case len(o.to)+len(o.cc)+len(o.bcc) == 0:
@@ -137,6 +153,24 @@ func (o *options) check() error {
 	default:
 		return fmt.Errorf("-starttls must be required, opportunistic or off, not %q", o.starttls)
 	}
+	switch strings.ToUpper(o.mech) {
+	case "", smtp.MechPlain, smtp.MechLogin, smtp.MechXOAUTH2:
+	default:
+		return fmt.Errorf("-auth must be PLAIN, LOGIN or XOAUTH2, not %q", o.mech)
+	}
+	return nil
+}
+
+// checkServer checks -server: HOST:PORT with a host and a port in 1-65535
+// (or a service name such as submission).
+func checkServer(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || port == "" {
+		return fmt.Errorf("-server %q is not HOST:PORT", s)
+	}
+	if n, err := strconv.Atoi(port); err == nil && (n < 1 || n > 65535) {
+		return fmt.Errorf("-server %q: port %d is not in 1-65535", s, n)
+	}
 	return nil
 }
 
@@ -144,7 +178,7 @@ func (o *options) check() error {
 func (o *options) message(stdin io.Reader) (*mail.Message, error) {
 	from, err := netmail.ParseAddress(o.from)
 	if err != nil {
-		return nil, fmt.Errorf("-from %q: %w", o.from, err)
+		return nil, usageError{fmt.Errorf("-from %q: %w", o.from, err)}
 	}
 	m := &mail.Message{From: *from, Subject: o.subject}
 	for _, l := range []struct {
@@ -155,7 +189,7 @@ func (o *options) message(stdin io.Reader) (*mail.Message, error) {
 		for _, v := range l.in {
 			list, err := mail.ParseAddressList(v)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", l.flag, err)
+				return nil, usageError{fmt.Errorf("%s: %w", l.flag, err)}
 			}
 			*l.dst = append(*l.dst, list...)
 		}
@@ -258,7 +292,7 @@ func (o *options) password() (string, error) {
 		}
 		return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), nil
 	}
-	return "", errors.New("-user needs -password-env or -password-file (passwords are never taken on the command line)")
+	return "", usageError{errors.New("-user needs -password-env or -password-file (passwords are never taken on the command line)")}
 }
 
 // send runs the session in a run group with a signal handler.
@@ -283,7 +317,11 @@ func (o *options) send(cmd *cli.Command, cfg smtp.Config, from string, rcpts []s
 	err := g.Run()
 	if res != nil {
 		for _, r := range res.Rejected {
-			fmt.Fprintf(stderr, "smtpsend: %s refused: %d %s %s\n", r.Addr, r.Err.Code, r.Err.Enhanced, r.Err.Message)
+			kind := "permanent"
+			if r.Err.Temporary() {
+				kind = "temporary"
+			}
+			fmt.Fprintf(stderr, "smtpsend: %s refused (%s): %d %s %s\n", r.Addr, kind, r.Err.Code, r.Err.Enhanced, r.Err.Message)
 		}
 	}
 	if err != nil {
@@ -301,6 +339,9 @@ func sendOne(ctx context.Context, cfg smtp.Config, o *options, from string, rcpt
 	defer cancel()
 	c, err := smtp.Dial(dialCtx, &transport.System{}, o.server, cfg)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("%s: session not set up (connect, greeting, EHLO, TLS, AUTH) within -timeout %v: %w", o.server, o.timeout, err)
+		}
 		return nil, err
 	}
 	res, err := c.Send(ctx, from, rcpts, raw)

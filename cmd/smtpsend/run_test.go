@@ -178,7 +178,7 @@ func TestRefusalExitsOneWithTheServersReply(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-to", "ok@example.com", "-subject", "x", "-ca-file", caFile)
 	is.Equal(code, 1) // one refused recipient is still a failure to report
 	is.True(strings.Contains(stdout, "accepted for 1 of 2"))
-	is.True(strings.Contains(stderr, "nobody@example.com refused: 550 5.1.1"))
+	is.True(strings.Contains(stderr, "nobody@example.com refused (permanent): 550 5.1.1"))
 	is.Equal(len(b.Messages()), 1) // the good recipient got it
 }
 
@@ -222,6 +222,12 @@ func TestUsageErrors(t *testing.T) {
 		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-password", "secret"}, // no such flag: never on the command line
 		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-starttls", "maybe"},
 		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-password-env", "X"},
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-user", "u"}, // a password flag is needed
+		{"-server", "x:99999", "-from", "a@example.com", "-to", "b@example.com"},
+		{"-server", ":25", "-from", "a@example.com", "-to", "b@example.com"}, // no host
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-auth", "CRAM-MD5"},
+		{"-server", "x:25", "-from", "not an address", "-to", "b@example.com"},
+		{"-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-cc", "bad address"},
 	}
 	for _, args := range cases {
 		is := is.New(t)
@@ -311,4 +317,25 @@ func TestDryRunPrintsTheMessage(t *testing.T) {
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// A server that accepts and never greets: smtpsend gives up after -timeout
+// and says what it was waiting for.
+func TestSilentServerTimesOutClearly(t *testing.T) {
+	is := is.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err)
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if c, err := ln.Accept(); err == nil {
+			io.Copy(io.Discard, c) // silent until the client hangs up
+			c.Close()
+		}
+	}()
+	code, _, stderr := runCmd(t, "-server", ln.Addr().String(), "-timeout", "200ms", "-from", "a@example.com", "-to", "b@example.com", "-subject", "x")
+	is.Equal(code, 1)                                                                                                  // failed, not hung
+	is.True(strings.Contains(stderr, "session not set up (connect, greeting, EHLO, TLS, AUTH) within -timeout 200ms")) // says what it waited for
+	<-done                                                                                                             // the client closed the connection
 }

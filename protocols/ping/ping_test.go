@@ -450,6 +450,7 @@ func names(g actors.Graph) string {
 func TestBadConfigsAreRefused(t *testing.T) {
 	is := is.New(t)
 	is.True(ping.ServerConfig{Loss: 1.5}.Validate() != nil)
+	is.True(ping.ServerConfig{Loss: math.NaN()}.Validate() != nil) // NaN would silently never drop
 	is.True(ping.ServerConfig{Echo: "lower"}.Validate() != nil)
 	is.True(ping.ServerConfig{Delay: -1}.Validate() != nil)
 	is.True(ping.ClientConfig{Count: -1}.Validate() != nil)

@@ -87,7 +87,7 @@ func (c ServerConfig) withDefaults() ServerConfig {
 // Validate reports a configuration error.
 func (c ServerConfig) Validate() error {
 	switch {
-	case c.Loss < 0 || c.Loss > 1:
+	case !(c.Loss >= 0 && c.Loss <= 1): // NaN too: it would never drop
 		return fmt.Errorf("loss %v is not between 0 and 1", c.Loss)
 	case c.Delay < 0 || c.Jitter < 0 || c.HeartbeatTimeout < 0:
 		return fmt.Errorf("delay, jitter and heartbeat timeout must not be negative")

@@ -21,7 +21,8 @@ type Error struct {
 }
 
 // Error formats the reply as the server sent it, with the command it
-// answered.
+// answered, and says whether the failure is temporary (4xx) or permanent
+// (5xx).
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%d", e.Code)
 	if enh := e.Enhanced.String(); enh != "" {
@@ -29,6 +30,12 @@ func (e *Error) Error() string {
 	}
 	if e.Message != "" {
 		s += " " + e.Message
+	}
+	switch {
+	case e.Temporary():
+		s += " (temporary failure: trying later may work)"
+	case e.Permanent():
+		s += " (permanent failure)"
 	}
 	if e.Command != "" {
 		return fmt.Sprintf("smtp: %s: server replied %s", e.Command, s)
@@ -38,6 +45,10 @@ func (e *Error) Error() string {
 
 // Temporary reports a transient failure (4xx): trying again later may work.
 func (e *Error) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
+
+// Permanent reports a permanent failure (5xx): the same request will fail
+// again.
+func (e *Error) Permanent() bool { return e.Code >= 500 && e.Code < 600 }
 
 func replyError(r Reply, command string) *Error {
 	return &Error{Code: r.Code, Enhanced: r.Enhanced, Message: r.Text(), Command: command}

@@ -224,6 +224,9 @@ func TestFailureRepliesAtEachStep(t *testing.T) {
 				is.True(errors.As(err, &se)) // typed error with the server's reply
 				is.Equal(se.Code, tc.code)
 				is.Equal(se.Temporary(), tc.temporay)
+				is.Equal(se.Permanent(), !tc.temporay)
+				is.Equal(strings.Contains(err.Error(), "(temporary failure"), tc.temporay) // the message says which
+				is.Equal(strings.Contains(err.Error(), "(permanent failure)"), !tc.temporay)
 				if !tc.atDial {
 					_, err = send(c, []string{"b@example.com"}, testMsg)
 					is.True(errors.As(err, &se)) // the session is still usable and gives the same answer
@@ -572,4 +575,122 @@ func TestSubmitPipelinesMessagesFromOneGoroutine(t *testing.T) {
 		is.True(strings.HasPrefix(string(m.Data), fmt.Sprintf("Subject: %d\r\n", i))) // in order
 	}
 	is.Equal(b.Sessions(), 1)
+}
+
+// TestFailureRepliesAtTheOtherSteps covers the steps go-smtp cannot be made
+// to refuse (the greeting, EHLO with a 4xx, STARTTLS, AUTH with a 4xx, the
+// DATA command itself) with scripted servers: each refusal is a typed
+// error with the code, the enhanced code and whether it is temporary.
+func TestFailureRepliesAtTheOtherSteps(t *testing.T) {
+	const ehlo = "250-refusing.test\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN\r\n"
+	// rest answers RSET and QUIT until the client hangs up.
+	rest := func(c net.Conn, r *bufio.Reader) {
+		for {
+			line, err := r.ReadString('\n')
+			switch {
+			case err != nil:
+				return
+			case strings.HasPrefix(line, "RSET"):
+				io.WriteString(c, "250 2.0.0 ok\r\n")
+			case strings.HasPrefix(line, "QUIT"):
+				io.WriteString(c, "221 2.0.0 bye\r\n")
+				return
+			default:
+				io.WriteString(c, "503 5.5.1 unexpected\r\n")
+			}
+		}
+	}
+	envelope := func(pipelining bool, dataReply string) func(c net.Conn, r *bufio.Reader) {
+		return func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "220 refusing.test\r\n")
+			expect(t, r, "EHLO")
+			if pipelining {
+				io.WriteString(c, "250-refusing.test\r\n250 PIPELINING\r\n")
+				expect(t, r, "MAIL")
+				expect(t, r, "RCPT")
+				expect(t, r, "DATA")
+				io.WriteString(c, "250 ok\r\n250 ok\r\n"+dataReply)
+			} else {
+				io.WriteString(c, "250 refusing.test\r\n")
+				expect(t, r, "MAIL")
+				io.WriteString(c, "250 ok\r\n")
+				expect(t, r, "RCPT")
+				io.WriteString(c, "250 ok\r\n")
+				expect(t, r, "DATA")
+				io.WriteString(c, dataReply)
+			}
+			rest(c, r)
+		}
+	}
+	cases := []struct {
+		name      string
+		cfg       smtp.Config
+		script    func(c net.Conn, r *bufio.Reader)
+		atDial    bool
+		code      int
+		enhanced  smtp.EnhancedCode
+		temporary bool
+	}{
+		{"greeting 421", smtp.Config{}, func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "421 4.3.2 too busy\r\n")
+			rest(c, r)
+		}, true, 421, smtp.EnhancedCode{4, 3, 2}, true},
+		{"greeting 554", smtp.Config{}, func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "554 5.7.1 no service for you\r\n")
+			rest(c, r)
+		}, true, 554, smtp.EnhancedCode{5, 7, 1}, false},
+		{"EHLO 421", smtp.Config{}, func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "220 refusing.test\r\n")
+			expect(t, r, "EHLO")
+			io.WriteString(c, "421 4.3.2 shutting down\r\n")
+			rest(c, r)
+		}, true, 421, smtp.EnhancedCode{4, 3, 2}, true},
+		{"STARTTLS 454", smtp.Config{StartTLS: smtp.TLSRequired}, func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "220 refusing.test\r\n")
+			expect(t, r, "EHLO")
+			io.WriteString(c, ehlo)
+			expect(t, r, "STARTTLS")
+			io.WriteString(c, "454 4.7.0 TLS not available\r\n")
+			rest(c, r)
+		}, true, 454, smtp.EnhancedCode{4, 7, 0}, true},
+		{"STARTTLS 501", smtp.Config{StartTLS: smtp.TLSRequired}, func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "220 refusing.test\r\n")
+			expect(t, r, "EHLO")
+			io.WriteString(c, ehlo)
+			expect(t, r, "STARTTLS")
+			io.WriteString(c, "501 5.5.4 no\r\n")
+			rest(c, r)
+		}, true, 501, smtp.EnhancedCode{5, 5, 4}, false},
+		{"AUTH 454", smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "alice", Password: "pw"}}, func(c net.Conn, r *bufio.Reader) {
+			io.WriteString(c, "220 refusing.test\r\n")
+			expect(t, r, "EHLO")
+			io.WriteString(c, ehlo)
+			expect(t, r, "AUTH PLAIN")
+			io.WriteString(c, "454 4.7.0 temporary authentication failure\r\n")
+			rest(c, r)
+		}, true, 454, smtp.EnhancedCode{4, 7, 0}, true},
+		{"DATA 451 lockstep", smtp.Config{}, envelope(false, "451 4.3.0 try again\r\n"), false, 451, smtp.EnhancedCode{4, 3, 0}, true},
+		{"DATA 554 lockstep", smtp.Config{}, envelope(false, "554 5.5.1 no valid recipients\r\n"), false, 554, smtp.EnhancedCode{5, 5, 1}, false},
+		{"DATA 451 pipelined", smtp.Config{}, envelope(true, "451 4.3.0 try again\r\n"), false, 451, smtp.EnhancedCode{4, 3, 0}, true},
+		{"DATA 554 pipelined", smtp.Config{}, envelope(true, "554 5.5.1 no valid recipients\r\n"), false, 554, smtp.EnhancedCode{5, 5, 1}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			c, err := dial(t, scripted(t, tc.script), tc.cfg)
+			if !tc.atDial {
+				is.NoErr(err) // session set up
+				_, err = send(c, []string{"b@example.com"}, testMsg)
+			}
+			var se *smtp.Error
+			is.True(errors.As(err, &se)) // a typed error with the server's reply
+			is.Equal(se.Code, tc.code)
+			is.Equal(se.Enhanced, tc.enhanced)
+			is.Equal(se.Temporary(), tc.temporary)
+			is.Equal(se.Permanent(), !tc.temporary)
+			if !tc.atDial {
+				is.NoErr(c.Close()) // the session went on to a clean QUIT
+			}
+		})
+	}
 }

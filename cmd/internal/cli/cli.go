@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"runtime/debug"
-	"strings"
+	"strconv"
 )
 
 // Exit codes.
@@ -104,10 +105,15 @@ func Version() string {
 	return "devel"
 }
 
-// ListenAddr is a flag value check: "HOST:PORT" with an explicit host.
+// ListenAddr is a flag value check: "HOST:PORT", with a numeric port in
+// 0-65535 (or a service name).
 func ListenAddr(s string) error {
-	if !strings.Contains(s, ":") {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
 		return fmt.Errorf("address %q is not HOST:PORT", s)
+	}
+	if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+		return fmt.Errorf("address %q: port %d is not in 0-65535", s, n)
 	}
 	return nil
 }

@@ -61,6 +61,10 @@ func TestCheckServerArgs(t *testing.T) {
 	is.NoErr(cmd.CheckServerArgs(addrs)) // optional and empty: fine
 	addrs[1].Value = "nocolon"
 	is.Equal(cmd.CheckServerArgs(addrs).Error(), `-status-addr: address "nocolon" is not HOST:PORT`) // names the flag
+	addrs[1].Value = "127.0.0.1:99999"
+	is.Equal(cmd.CheckServerArgs(addrs).Error(), `-status-addr: address "127.0.0.1:99999": port 99999 is not in 0-65535`) // a usage error, not a failed listen
+	addrs[1].Value = ":0"
+	is.NoErr(cmd.CheckServerArgs(addrs)) // all interfaces, any port
 	is.NoErr(cmd.Flags.Parse([]string{"extra"}))
 	is.Equal(cmd.CheckServerArgs(nil).Error(), `unexpected argument "extra"`)
 }
