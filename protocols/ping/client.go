@@ -217,16 +217,17 @@ func (c *Client) Summary() Summary {
 }
 
 // pace is the pacer stage: probe n is due at start + (n−1)·interval. When
-// the sender falls behind, due probes go out at once, so the rate holds on
-// average; a slow reply never delays a send, because replies are another
-// chain.
+// the sender falls a little behind, due probes go out at once, so the rate
+// holds on average (see schedule); a slow reply never delays a send,
+// because replies are another chain.
 func (c *Client) pace(ctx context.Context, out *actors.Output[Probe]) error {
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	count := uint64(c.cfg.Count)
 	for seq := uint64(1); count == 0 || seq <= count; seq++ {
-		due := start.Add(time.Duration(seq-1) * c.cfg.Interval)
+		var due time.Time
+		due, start = schedule(start, seq, c.cfg.Interval, time.Now())
 		if wait := time.Until(due); wait > 0 {
 			timer.Reset(wait)
 			select {
@@ -243,6 +244,23 @@ func (c *Client) pace(ctx context.Context, out *actors.Output[Probe]) error {
 	// this goroutine, whose return would end the pipeline).
 	<-ctx.Done()
 	return nil
+}
+
+// catchUp is how many intervals late the pacer may be and still send the
+// probes it owes back to back (timer slack, a busy machine).
+const catchUp = 10
+
+// schedule says when probe seq is due on a schedule that began at start.
+// Further than catchUp intervals behind (the process was stopped, the
+// machine slept), it moves the schedule on instead, as Linux ping does:
+// this probe is due now and the missed ones are never sent, rather than
+// flooding the target with them. It returns the due time and the start.
+func schedule(start time.Time, seq uint64, interval time.Duration, now time.Time) (due, newStart time.Time) {
+	due = start.Add(time.Duration(seq-1) * interval)
+	if late := now.Sub(due); late > catchUp*interval {
+		return now, start.Add(late)
+	}
+	return due, start
 }
 
 // sendStage is the sender stage: it stamps each probe with the monotonic
