@@ -25,7 +25,7 @@ import (
 	"netstages/transport"
 )
 
-const synopsis = `-server HOST:PORT -from ADDR -to ADDR [-to ADDR]... [-cc ADDR] [-bcc ADDR] -subject S
+const synopsis = `-server HOST:PORT -from ADDR -to ADDR [-to ADDR]... [-cc ADDR] [-bcc ADDR] [-subject S]
        [-body FILE|-] [-html FILE] [-attach FILE]... [-user U] [-password-env VAR|-password-file F] [-auth MECH]
        [-starttls required|opportunistic|off] [-tls] [-ca-file F] [-insecure-skip-verify] [-helo NAME]
        [-timeout D] [-no-chunking] [-dry-run] [-v]`
@@ -57,7 +57,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f.Var(&o.to, "to", "recipient (repeatable; a comma-separated list is fine)")
 	f.Var(&o.cc, "cc", "copy recipient (repeatable)")
 	f.Var(&o.bcc, "bcc", "blind copy recipient (repeatable); never appears in the headers")
-	f.StringVar(&o.subject, "subject", "", "subject (UTF-8)")
+	f.StringVar(&o.subject, "subject", "", "subject (UTF-8); without it the message has none, which RFC 5322 allows")
 	f.StringVar(&o.body, "body", "", "file with the text body, or - for standard input (at most 64 MiB)")
 	f.StringVar(&o.html, "html", "", "file with an HTML alternative of the body")
 	f.Var(&o.attach, "attach", "file to attach (repeatable); its type comes from the extension")
