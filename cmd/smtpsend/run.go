@@ -346,11 +346,32 @@ func sendOne(ctx context.Context, cfg smtp.Config, o *options, from string, rcpt
 	}
 	res, err := c.Send(ctx, from, rcpts, raw)
 	if err != nil {
-		c.Abort()
+		quit(c, o.timeout)
 		return res, err
 	}
 	if err := c.Close(); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// quit ends a session whose message failed. If the session still runs (the
+// server refused the message, or we did, before sending it) it says QUIT
+// like any polite client, waiting at most limit for the answer; a session
+// already broken is just closed.
+func quit(c *smtp.Client, limit time.Duration) {
+	if c.Err() != nil {
+		c.Abort()
+		return
+	}
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		c.Abort()
+		<-closed
+	}
 }

@@ -172,9 +172,10 @@ func TestRefusalExitsOneWithTheServersReply(t *testing.T) {
 		"nobody@example.com": {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"},
 	}}
 	addr, caFile := server(t, b)
-	code, _, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-subject", "x", "-ca-file", caFile)
+	code, _, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-subject", "x", "-ca-file", caFile, "-v")
 	is.Equal(code, 1)                                           // failed
 	is.True(strings.Contains(stderr, "550 5.1.1 No such user")) // with the server's reply
+	is.True(strings.Contains(stderr, "\n-> QUIT"))              // and said goodbye, not a bare hang-up
 	code, stdout, stderr := runCmd(t, "-server", addr, "-from", "a@example.com", "-to", "nobody@example.com", "-to", "ok@example.com", "-subject", "x", "-ca-file", caFile)
 	is.Equal(code, 1) // one refused recipient is still a failure to report
 	is.True(strings.Contains(stdout, "accepted for 1 of 2"))

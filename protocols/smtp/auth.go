@@ -47,16 +47,16 @@ func stateAuth(s *session) stateFn {
 		return stateReady
 	}
 	if s.c.tls == nil && !isLoopback(s.conn) {
-		return s.fail(ErrInsecureAuth)
+		return s.refuse(ErrInsecureAuth)
 	}
 	for what, v := range map[string]string{"username": a.Username, "password": a.Password, "token": a.Token} {
 		if strings.ContainsAny(v, "\x00\r\n") {
-			return s.fail(fmt.Errorf("%w: NUL, CR or LF in the %s", ErrBadLine, what))
+			return s.refuse(fmt.Errorf("%w: NUL, CR or LF in the %s", ErrBadLine, what))
 		}
 	}
 	mech, err := chooseMechanism(a, s.c.ext)
 	if err != nil {
-		return s.fail(err)
+		return s.refuse(err)
 	}
 	s.c.authMech = mech
 	switch mech {

@@ -83,6 +83,15 @@ func (s *session) fail(err error) stateFn {
 	return nil
 }
 
+// refuse ends the session on a decision of ours while the channel is
+// sound (credentials would go in clear, STARTTLS is required but missing):
+// it says QUIT first, as RFC 5321 §4.1.1.10 asks of a client, whatever the
+// server answers, then fails with err.
+func (s *session) refuse(err error) stateFn {
+	s.exchange(Command{Line: "QUIT"}, "QUIT", s.c.cfg.Timeouts.Other)
+	return s.fail(err)
+}
+
 // send hands commands to the writer.
 func (s *session) send(cmds ...Command) bool {
 	return s.out.Send(cmds)
@@ -181,7 +190,7 @@ func stateStartTLS(s *session) stateFn {
 	}
 	if !s.c.ext.Has("STARTTLS") {
 		if policy == TLSRequired {
-			return s.fail(ErrNoStartTLS)
+			return s.refuse(ErrNoStartTLS)
 		}
 		return stateAuth
 	}

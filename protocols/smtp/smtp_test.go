@@ -694,3 +694,35 @@ func TestFailureRepliesAtTheOtherSteps(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalRefusalSaysQUIT: when the client itself decides not to go on
+// over a sound channel (STARTTLS required but not offered, no AUTH
+// mechanism in common, credentials that would go in clear), it says QUIT
+// before hanging up, as RFC 5321 §4.1.1.10 asks.
+func TestLocalRefusalSaysQUIT(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ehlo string
+		cfg  smtp.Config
+		want error
+	}{
+		{"STARTTLS required but missing", "250 mx.test\r\n", smtp.Config{Auth: &smtp.Auth{Username: "u", Password: "p"}}, smtp.ErrNoStartTLS},
+		{"no AUTH mechanism in common", "250-mx.test\r\n250 AUTH CRAM-MD5\r\n", smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "u", Password: "p"}}, smtp.ErrNoAuthMechanism},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			quit := make(chan string, 1)
+			addr := scripted(t, func(c net.Conn, r *bufio.Reader) {
+				io.WriteString(c, "220 mx.test\r\n")
+				expect(t, r, "EHLO ")
+				io.WriteString(c, tc.ehlo)
+				line, _ := r.ReadString('\n')
+				io.WriteString(c, "221 bye\r\n")
+				quit <- line
+			})
+			_, err := dial(t, addr, tc.cfg)
+			is.True(errors.Is(err, tc.want)) // the refusal, as a typed error
+			is.Equal(<-quit, "QUIT\r\n")     // after a QUIT, not a bare hang-up
+		})
+	}
+}
