@@ -181,9 +181,12 @@ func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr 
 			Meter: cfg.Meter, Graph: smtp.Graph()}))
 		g.Add(cli.HTTPActor(statusLn, mux, worked))
 	}
-	// -until-empty: ends the group once the outbox has nothing left.
+	// -until-empty: ends the group once the outbox has nothing left. Its
+	// interrupt stops only its own poll: cancelling ctx would cut the event
+	// bus off before it forwards the last deliveries' events.
 	if ob.untilEmpty {
-		g.Add(func() error { return untilEmpty(ctx, w) }, func(error) { cancel() })
+		pollCtx, stopPoll := context.WithCancel(ctx)
+		g.Add(func() error { return untilEmpty(pollCtx, w) }, func(error) { stopPoll() })
 	}
 	err = g.Run()
 	st := w.Stats()
