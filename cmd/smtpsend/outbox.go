@@ -72,6 +72,11 @@ func (ob *outboxOptions) prepare(o *options) error {
 	case ob.statusAddr != "" && !ob.worker:
 		return errors.New("-status-addr goes with -outbox-worker")
 	}
+	if ob.active() && ob.busURL != "" {
+		if err := cli.CheckNATS(ob.busURL, "the outbox lives in NATS JetStream: give -bus nats://HOST:PORT, or -state-dir DIR for an embedded server"); err != nil {
+			return err
+		}
+	}
 	if ob.statusAddr != "" {
 		if err := cli.ListenAddr(ob.statusAddr); err != nil {
 			return fmt.Errorf("-status-addr: %w", err)
