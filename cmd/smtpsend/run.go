@@ -110,7 +110,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
-	return o.send(cmd, cfg, msg.From.Address, msg.Recipients(), raw, stdout, stderr)
+	return o.send(cmd, ob, cfg, msg.From.Address, msg.Recipients(), raw, stdout, stderr)
 }
 
 func (o *options) check() error {
@@ -262,7 +262,7 @@ func (o *options) password() (string, error) {
 }
 
 // send runs the session in a run group with a signal handler.
-func (o *options) send(cmd *cli.Command, cfg smtp.Config, from string, rcpts []string, raw []byte, stdout, stderr io.Writer) int {
+func (o *options) send(cmd *cli.Command, ob *outboxOptions, cfg smtp.Config, from string, rcpts []string, raw []byte, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var res *smtp.Result
@@ -281,6 +281,9 @@ func (o *options) send(cmd *cli.Command, cfg smtp.Config, from string, rcpts []s
 		return err
 	}, func(error) { cancel() })
 	err := g.Run()
+	if perr := ob.publishResult(cmd.Logger(), raw, res, err); perr != nil {
+		fmt.Fprintf(stderr, "smtpsend: -bus: %v\n", perr)
+	}
 	if res != nil {
 		for _, r := range res.Rejected {
 			fmt.Fprintf(stderr, "smtpsend: %s refused: %d %s %s\n", r.Addr, r.Err.Code, r.Err.Enhanced, r.Err.Message)
