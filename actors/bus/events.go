@@ -18,7 +18,8 @@ const (
 
 // MailDone says what an outbox worker did with one message: "sent",
 // "retry" (temporary failure), "dead" (permanent failure, dead-lettered) or
-// "duplicate" (already sent, not sent again).
+// "duplicate" (already sent, not sent again); or what a direct smtpsend run
+// with -bus nats://... did: "sent" or "failed".
 type MailDone struct {
 	Worker    string    `json:"worker"`
 	MessageID string    `json:"message_id"`

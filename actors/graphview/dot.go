@@ -103,7 +103,13 @@ func writeNodes(b *strings.Builder, indent, prefix string, p Pipeline) {
 	}
 	for _, e := range p.Graph.Edges {
 		style := ""
-		if e.Buffer < 0 {
+		switch {
+		case e.Buffer == actors.CallEdge:
+			// A call into another chain does not rank it after the caller:
+			// that chain gets its own row (the proxy's upstream side under
+			// its client side) instead of doubling the picture's width.
+			style = ", style=dashed, constraint=false"
+		case e.Buffer < 0:
 			style = ", style=dashed"
 		}
 		fmt.Fprintf(b, "%s%s -> %s [label=%s%s];\n", indent, quote(prefix+e.From), quote(prefix+e.To), quote(e.Label()), style)

@@ -48,6 +48,19 @@ func TestDOTStylesForASlide(t *testing.T) {
 	is.True(!strings.Contains(dot, graphview.RoleColor(actors.RoleFault)))                     // only roles present
 }
 
+// TestDOTCallEdgeDoesNotRank: a call into another chain (the proxy's
+// handler into its upstream side) is drawn dashed but does not rank the
+// callee after the caller, so that chain gets a row of its own.
+func TestDOTCallEdgeDoesNotRank(t *testing.T) {
+	is := is.New(t)
+	g := graph()
+	g.Nodes = append(g.Nodes, actors.Node{Name: "upstream", Role: actors.RoleOther})
+	g.Edges = append(g.Edges, actors.Edge{From: "handler", To: "upstream", Type: "*demo.Call", Buffer: actors.CallEdge})
+	dot := graphview.DOT(graphview.Pipeline{Graph: g})
+	is.True(strings.Contains(dot, `"handler" -> "upstream" [label="*demo.Call (call)", style=dashed, constraint=false]`)) // the call edge
+	is.Equal(strings.Count(dot, "constraint=false"), 1)                                                                   // and only it
+}
+
 func TestSeveralPipelinesGetBoxesAndDistinctIDs(t *testing.T) {
 	is := is.New(t)
 	g := graph()

@@ -13,7 +13,7 @@ pre{background:#f6f6f6;padding:.6em;overflow-x:auto}</style></head><body>
 <h1>netstages fleet</h1>
 <p>{{.Events}} events, {{.Requests}} requests, {{len .Instances}} instances{{if .Undecoded}}, {{.Undecoded}} undecodable{{end}}.</p>
 <h2>Instances</h2>
-<table><tr><th>instance</th><th>requests</th><th>status</th><th>bytes</th><th>conns opened</th><th>active</th><th>refused</th><th>pkts sent</th><th>recv</th><th>lost</th><th>mail</th><th>last request</th></tr>
+<table><tr><th>instance</th><th>requests</th><th>status</th><th>bytes</th><th>conns opened</th><th>active</th><th>refused</th><th>pkts sent</th><th>recv</th><th>lost</th><th>mail</th><th>last event</th></tr>
 {{range $name, $c := .Instances}}<tr><td class="l">{{$name}}</td><td>{{$c.Requests}}</td><td class="l">{{range $k, $v := $c.Status}}{{$k}}:{{$v}} {{end}}</td><td>{{$c.Bytes}}</td><td>{{$c.ConnsOpened}}</td><td>{{$c.ConnsActive}}</td><td>{{$c.Refused}}</td><td>{{$c.PacketsSent}}</td><td>{{$c.PacketsRecv}}</td><td>{{$c.PacketsLost}}</td><td class="l">{{range $k, $v := $c.Mail}}{{$k}}:{{$v}} {{end}}</td><td class="l">{{if not $c.Last.IsZero}}{{$c.Last.Format "2006-01-02 15:04:05"}}{{end}}</td></tr>
 {{end}}</table>
 <h2>Ping targets</h2>

@@ -51,6 +51,11 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	if (*busURL == "") == (*stateDir == "") {
 		return cmd.Usagef("give exactly one of -bus nats://HOST:PORT and -state-dir DIR")
 	}
+	if *busURL != "" {
+		if err := cli.CheckNATS(*busURL, "the collector reads the fleet from NATS JetStream: give -bus nats://HOST:PORT, or -state-dir DIR for an embedded server"); err != nil {
+			return cmd.Usagef("%v", err)
+		}
+	}
 	format, err := bus.ParseLogFormat(*logFormat)
 	if err != nil || format == bus.FormatJSON {
 		return cmd.Usagef("-log-format: want common or combined")

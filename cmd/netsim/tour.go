@@ -47,14 +47,18 @@ func stops() []stop {
 }
 
 func runTour(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim tour", "[-net sim|mem] [-sim-loss P] [-graph mermaid|dot|none] [-json] [-v]",
+	cmd := cli.New("netsim tour", "[-net sim|mem] [-sim-loss P] [-graph mermaid|dot|none] [-json] [-bus mem|nats://HOST:PORT] [-v]",
 		"Runs every netstages protocol over a simulated lossy network (by default), checks each\nresult, and prints what happened with each pipeline's stage graph and counts.", stderr)
 	graph := cmd.Flags.String("graph", "mermaid", "how to print each pipeline's graph: mermaid, dot or none")
 	asJSON := cmd.Flags.Bool("json", false, "print the final summary as JSON")
 	netKind := cmd.Flags.String("net", "sim", "network for the stops: sim (simulated links, 1 ms, lossy, reliable streams by sim/rdt) or mem (transport/mem: perfect pipes)")
 	simLoss := cmd.Flags.Float64("sim-loss", 0.05, "with -net sim: loss probability of every link, each way (datagram stops see it too)")
+	busFlags := cmd.BusFlags()
 	if code, done := cmd.Parse(args); done {
 		return code
+	}
+	if err := busFlags.Check(); err != nil {
+		return cmd.Usagef("%v", err)
 	}
 	switch *graph {
 	case "mermaid", "dot", "none":
@@ -78,7 +82,11 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 	default:
 		return cmd.Usagef("-net must be mem or sim, not %q", *netKind)
 	}
-	t := &tour{net: network, events: bus.New(bus.Options{Logger: cmd.Logger()}), out: stdout, graph: *graph}
+	events, err := busFlags.Open(cmd.Logger())
+	if err != nil {
+		return cmd.Failf("%v", err)
+	}
+	t := &tour{net: network, events: events, out: stdout, graph: *graph}
 	counter, err := bus.NewConnCounter(t.events, nil)
 	if err != nil {
 		return cmd.Failf("%v", err)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -40,7 +41,8 @@ func addOutboxFlags(f *flag.FlagSet) *outboxOptions {
 	f.BoolVar(&ob.enqueue, "enqueue", false, "store the composed message in the outbox (NATS JetStream) instead of sending it; needs -bus or -state-dir")
 	f.BoolVar(&ob.worker, "outbox-worker", false, "deliver the outbox to -server until SIGINT/SIGTERM (retries 4xx with backoff, dead-letters 5xx); needs -bus or -state-dir")
 	f.BoolVar(&ob.untilEmpty, "until-empty", false, "with -outbox-worker: exit once the outbox has nothing left to deliver")
-	f.StringVar(&ob.busURL, "bus", "", "NATS JetStream server of the outbox and events (nats://HOST:PORT)")
+	f.StringVar(&ob.busURL, "bus", "", "with -enqueue or -outbox-worker: NATS JetStream server of the outbox and events (nats://HOST:PORT);\n"+
+		"otherwise mem (the default: no events leave the process) or nats://HOST:PORT to publish the send's result (a mail.done event) for cmd/collector")
 	f.StringVar(&ob.stateDir, "state-dir", "", "run an embedded NATS JetStream server with its files in this directory (when -bus is not given)")
 	f.IntVar(&ob.natsPort, "nats-port", 0, "with -state-dir: the embedded server's port on 127.0.0.1 (0: any free port, printed)")
 	f.StringVar(&ob.instance, "instance", "", "this worker's name in the ledger and events (default host-pid)")
@@ -61,8 +63,10 @@ func (ob *outboxOptions) prepare(o *options) error {
 		return errors.New("-enqueue and -outbox-worker are two different runs")
 	case ob.active() && (ob.busURL == "") == (ob.stateDir == ""):
 		return errors.New("-enqueue and -outbox-worker need exactly one of -bus nats://HOST:PORT and -state-dir DIR")
-	case !ob.active() && (ob.busURL != "" || ob.stateDir != "" || ob.untilEmpty):
-		return errors.New("-bus, -state-dir and -until-empty go with -enqueue or -outbox-worker")
+	case !ob.active() && (ob.stateDir != "" || ob.untilEmpty):
+		return errors.New("-state-dir and -until-empty go with -enqueue or -outbox-worker")
+	case !ob.active() && ob.busURL != "" && ob.busURL != bus.BackendMem && cli.CheckNATS(ob.busURL, "") != nil:
+		return fmt.Errorf("-bus %q: want mem or nats://HOST:PORT", ob.busURL)
 	case ob.worker && o.server == "":
 		return errors.New("-outbox-worker needs -server")
 	case ob.ackWait < time.Second:
@@ -71,6 +75,11 @@ func (ob *outboxOptions) prepare(o *options) error {
 		return errors.New("-max-in-flight must be at least 1")
 	case ob.statusAddr != "" && !ob.worker:
 		return errors.New("-status-addr goes with -outbox-worker")
+	}
+	if ob.active() && ob.busURL != "" {
+		if err := cli.CheckNATS(ob.busURL, "the outbox lives in NATS JetStream: give -bus nats://HOST:PORT, or -state-dir DIR for an embedded server"); err != nil {
+			return err
+		}
 	}
 	if ob.statusAddr != "" {
 		if err := cli.ListenAddr(ob.statusAddr); err != nil {
@@ -181,9 +190,12 @@ func (ob *outboxOptions) runWorker(cmd *cli.Command, o *options, stdout, stderr 
 			Meter: cfg.Meter, Graph: smtp.Graph()}))
 		g.Add(cli.HTTPActor(statusLn, mux, worked))
 	}
-	// -until-empty: ends the group once the outbox has nothing left.
+	// -until-empty: ends the group once the outbox has nothing left. Its
+	// interrupt stops only its own poll: cancelling ctx would cut the event
+	// bus off before it forwards the last deliveries' events.
 	if ob.untilEmpty {
-		g.Add(func() error { return untilEmpty(ctx, w) }, func(error) { cancel() })
+		pollCtx, stopPoll := context.WithCancel(ctx)
+		g.Add(func() error { return untilEmpty(pollCtx, w) }, func(error) { stopPoll() })
 	}
 	err = g.Run()
 	st := w.Stats()
@@ -212,4 +224,35 @@ func untilEmpty(ctx context.Context, w *outbox.Worker) error {
 			}
 		}
 	}
+}
+
+// publishResult publishes a direct send's outcome as a MailDone event when
+// -bus names a NATS server ("sent", or "failed" with the server's reply),
+// so a collector counts mail sent without the outbox too. It waits until the
+// event has been forwarded (or dropped and logged).
+func (ob *outboxOptions) publishResult(log *slog.Logger, raw []byte, res *smtp.Result, sendErr error) error {
+	if ob.busURL == "" || ob.busURL == bus.BackendMem {
+		return nil
+	}
+	events, err := bus.Open(ob.busURL, bus.Options{Logger: log, Instance: ob.instance})
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- events.Run(context.Background()) }()
+	id, _ := outbox.MessageID(raw)
+	e := bus.MailDone{Worker: ob.instance, MessageID: id, Outcome: "sent", At: time.Now().UTC()}
+	var serr *smtp.Error
+	switch {
+	case sendErr != nil && errors.As(sendErr, &serr):
+		e.Outcome, e.Code, e.Reply = "failed", serr.Code, serr.Message
+	case sendErr != nil:
+		e.Outcome, e.Reply = "failed", sendErr.Error()
+	case len(res.Rejected) > 0:
+		r := res.Rejected[0].Err
+		e.Outcome, e.Code, e.Reply = "failed", r.Code, r.Message
+	}
+	events.Publish(e)
+	events.Close()
+	return <-done
 }

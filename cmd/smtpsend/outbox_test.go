@@ -61,4 +61,8 @@ func TestOutboxFlagsNeedABus(t *testing.T) {
 	code = Run([]string{"-outbox-worker", "-state-dir", t.TempDir(), "-server", "127.0.0.1:25", "-max-in-flight", "0"}, strings.NewReader(""), &out, &errOut)
 	is.Equal(code, 2)                                                               // nothing could ever be handed out
 	is.True(strings.Contains(errOut.String(), "-max-in-flight must be at least 1")) // and the message says so
+	errOut.Reset()
+	code = Run([]string{"-enqueue", "-bus", "mem", "-from", "a@example.org", "-to", "b@example.net"}, strings.NewReader(""), &out, &errOut)
+	is.Equal(code, 2)                                                                                            // the in-process bus cannot hold an outbox
+	is.True(strings.Contains(errOut.String(), "the outbox lives in NATS JetStream: give -bus nats://HOST:PORT")) // and the message says what to give
 }

@@ -112,7 +112,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failOrUsage(cmd, err)
 	}
-	return o.send(cmd, cfg, msg.From.Address, msg.Recipients(), raw, stdout, stderr)
+	return o.send(cmd, ob, cfg, msg.From.Address, msg.Recipients(), raw, stdout, stderr)
 }
 
 // usageError is a bad flag value found after the flag checks (an address
@@ -296,7 +296,7 @@ func (o *options) password() (string, error) {
 }
 
 // send runs the session in a run group with a signal handler.
-func (o *options) send(cmd *cli.Command, cfg smtp.Config, from string, rcpts []string, raw []byte, stdout, stderr io.Writer) int {
+func (o *options) send(cmd *cli.Command, ob *outboxOptions, cfg smtp.Config, from string, rcpts []string, raw []byte, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var res *smtp.Result
@@ -315,6 +315,9 @@ func (o *options) send(cmd *cli.Command, cfg smtp.Config, from string, rcpts []s
 		return err
 	}, func(error) { cancel() })
 	err := g.Run()
+	if perr := ob.publishResult(cmd.Logger(), raw, res, err); perr != nil {
+		fmt.Fprintf(stderr, "smtpsend: -bus: %v\n", perr)
+	}
 	if res != nil {
 		for _, r := range res.Rejected {
 			kind := "permanent"

@@ -3,6 +3,11 @@
 // wazero, so no system Graphviz is needed. cmd/stagegraph uses it for
 // pictures to put on a slide.
 //
+// Graphviz lays out both formats; SVG is drawn by Graphviz itself, PNG by
+// this package's own renderer plugin (png.go, with github.com/fogleman/gg
+// and the Go fonts), because go-graphviz's PNG renderer draws no edge lines
+// or node outlines and half-size text at 144 DPI.
+//
 //	flowchart LR
 //	  pipes["graphview.Pipeline"] --> dot["graphview.DOT"] --> layout["Layout (go-graphviz, serialised)"] --> out["SVG / PNG bytes"]
 //

@@ -79,7 +79,7 @@ func Layout(ctx context.Context, dot string, f Format) ([]byte, error) {
 	}
 	layoutMu.Lock()
 	defer layoutMu.Unlock()
-	gv, err := graphviz.New(ctx)
+	gv, err := newGraphviz(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("render: start graphviz: %w", err)
 	}
@@ -97,4 +97,17 @@ func Layout(ctx context.Context, dot string, f Format) ([]byte, error) {
 		return nil, fmt.Errorf("render: render %s: %w", f, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// newGraphviz starts go-graphviz; for PNG with pngEngine as its "png"
+// renderer instead of its own.
+func newGraphviz(ctx context.Context, f Format) (*graphviz.Graphviz, error) {
+	if f != FormatPNG {
+		return graphviz.New(ctx)
+	}
+	plugins, err := pngPlugins(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("png renderer: %w", err)
+	}
+	return graphviz.NewWithPlugins(ctx, plugins...)
 }

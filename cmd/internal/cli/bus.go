@@ -37,3 +37,17 @@ func (f BusFlags) Check() error {
 func (f BusFlags) Open(log *slog.Logger) (*bus.Bus, error) {
 	return bus.Open(*f.URL, bus.Options{Logger: log, Instance: *f.Instance})
 }
+
+// CheckNATS validates a -bus flag that must name a NATS server (the
+// collector, the SMTP outbox): those need JetStream, shared between
+// processes, so the in-process "mem" bus cannot stand in; want says what to
+// give instead.
+func CheckNATS(u, want string) error {
+	switch {
+	case strings.HasPrefix(u, "nats://") || strings.HasPrefix(u, "tls://"):
+		return nil
+	case u == bus.BackendMem:
+		return fmt.Errorf("-bus mem: the in-process bus is not shared with other processes; %s", want)
+	}
+	return fmt.Errorf("-bus %q: %s", u, want)
+}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/matryer/is"
@@ -30,4 +31,14 @@ func TestBusFlags(t *testing.T) {
 	f = cmd.BusFlags()
 	cmd.Parse([]string{"-bus", "redis://x"})
 	is.True(f.Check() != nil) // anything else is a usage error
+}
+
+func TestCheckNATS(t *testing.T) {
+	is := is.New(t)
+	is.NoErr(cli.CheckNATS("nats://127.0.0.1:4222", "give nats://"))   // a NATS server
+	is.NoErr(cli.CheckNATS("tls://nats.example:4222", "give nats://")) // over TLS
+	err := cli.CheckNATS("mem", "give -bus nats://HOST:PORT")
+	is.True(err != nil && strings.Contains(err.Error(), "not shared with other processes")) // mem says why it cannot do
+	err = cli.CheckNATS("127.0.0.1:4222", "give -bus nats://HOST:PORT")
+	is.True(err != nil && strings.Contains(err.Error(), "give -bus nats://HOST:PORT")) // a bare address says what to give
 }
