@@ -18,6 +18,7 @@ const (
 	RoleHandler Role = "handler" // decides the answer
 	RoleWriter  Role = "writer"  // puts answers on the wire
 	RoleFault   Role = "fault"   // a simulated impairment on a link
+	RoleStore   Role = "store"   // state stages call into, not a stage (the proxy's cache): Pipeline.Store
 	RoleOther   Role = "other"   // anything else
 )
 
@@ -85,7 +86,11 @@ func (g Graph) DOT() string {
 		if n.Does != "" {
 			label += "\\n" + n.Does
 		}
-		fmt.Fprintf(&b, "  %q [label=%q, fillcolor=%q];\n", n.Name, label, roleColor(n.Role))
+		shape := ""
+		if n.Role == RoleStore {
+			shape = ", shape=cylinder"
+		}
+		fmt.Fprintf(&b, "  %q [label=%q, fillcolor=%q%s];\n", n.Name, label, roleColor(n.Role), shape)
 	}
 	for _, e := range g.Edges {
 		style := ""
@@ -107,7 +112,11 @@ func (g Graph) Mermaid() string {
 		if n.Does != "" {
 			label += "<br/><small>" + n.Does + "</small>"
 		}
-		fmt.Fprintf(&b, "  %s[\"%s\"]\n", mermaidID(n.Name), mermaidEscape(label))
+		open, closing := "[", "]"
+		if n.Role == RoleStore {
+			open, closing = "[(", ")]" // a cylinder: state, not a stage
+		}
+		fmt.Fprintf(&b, "  %s%s\"%s\"%s\n", mermaidID(n.Name), open, mermaidEscape(label), closing)
 	}
 	for _, e := range g.Edges {
 		arrow := "-- \"%s\" -->"
@@ -133,6 +142,8 @@ func roleColor(r Role) string {
 		return "#e8d9f7"
 	case RoleFault:
 		return "#f8cecc"
+	case RoleStore:
+		return "#d5e8e4"
 	}
 	return "#eeeeee"
 }

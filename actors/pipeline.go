@@ -70,6 +70,7 @@ type Pipeline struct {
 	meter    *Meter
 	stages   []*stage
 	calls    []Edge // recorded by Calls
+	stores   []Node // recorded by Store
 	hooks    []func()
 	done     chan struct{}
 	stopOnce sync.Once
@@ -179,8 +180,17 @@ func (p *Pipeline) Graph() Graph {
 			g.Edges = append(g.Edges, Edge{From: s.from, To: s.spec.Name, Type: s.itemType, Buffer: s.buffer})
 		}
 	}
+	g.Nodes = append(g.Nodes, p.stores...)
 	g.Edges = append(g.Edges, p.calls...)
 	return g
+}
+
+// Store records, for the graph only, state that stages call into without
+// a channel (the proxy's cache, shared by every connection): a node of
+// role RoleStore, drawn as a cylinder, with no goroutine and no counts.
+// Draw the calls into it with Calls.
+func (p *Pipeline) Store(spec Spec) {
+	p.stores = append(p.stores, Node{Name: spec.Name, Role: RoleStore, Does: spec.Does})
 }
 
 // Calls records, for the graph only, that stage from hands items of type

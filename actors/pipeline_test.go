@@ -194,3 +194,15 @@ func TestCallsIsADashedEdgeInTheGraph(t *testing.T) {
 	is.Equal(actors.Edge{Type: "x", Buffer: actors.DirectCall}.Label(), "x (direct call)")
 	is.Equal(actors.Edge{Type: "x", Buffer: 4}.Label(), "x (buf 4)")
 }
+
+func TestStoreIsANodeButNotAStage(t *testing.T) {
+	is := is.New(t)
+	p := actors.New("g", nil)
+	p.Store(actors.Spec{Name: "cache", Role: actors.RoleHandler, Does: "keeps answers"})
+	p.Calls("a", "cache", "lookup")
+	g := p.Graph()
+	is.Equal(g.Nodes, []actors.Node{{Name: "cache", Role: actors.RoleStore, Does: "keeps answers"}}) // a store whatever the spec says
+	is.True(strings.Contains(g.Mermaid(), `cache[("cache<br/><small>keeps answers</small>")]`))      // a cylinder in Mermaid
+	is.True(strings.Contains(g.DOT(), `shape=cylinder`))                                             // and in DOT
+	is.True(errors.Is(p.Run(context.Background()), actors.ErrNoSink))                                // no stage was added: nothing to run
+}

@@ -29,7 +29,7 @@ type Pipeline struct {
 // roleOrder lists the stage roles in pipeline order, as the legend shows them.
 func roleOrder() []actors.Role {
 	return []actors.Role{actors.RoleReader, actors.RoleFramer, actors.RoleParser,
-		actors.RoleHandler, actors.RoleWriter, actors.RoleFault, actors.RoleOther}
+		actors.RoleHandler, actors.RoleWriter, actors.RoleFault, actors.RoleStore, actors.RoleOther}
 }
 
 // RoleColor is the fill colour of a stage of role r (the palette of
@@ -48,6 +48,8 @@ func RoleColor(r actors.Role) string {
 		return "#e8d9f7"
 	case actors.RoleFault:
 		return "#f8cecc"
+	case actors.RoleStore:
+		return "#d5e8e4"
 	}
 	return "#eeeeee"
 }
@@ -89,21 +91,28 @@ func DOT(pipes ...Pipeline) string {
 }
 
 func writeNodes(b *strings.Builder, indent, prefix string, p Pipeline) {
-	for _, n := range p.Graph.Nodes {
+	for _, n := range storesAfterCallers(p.Graph) {
 		label := "<b>" + esc(n.Name) + "</b>"
 		if n.Does != "" {
 			label += `<br/><font point-size="10">` + esc(n.Does) + "</font>"
 		}
-		if p.Counts != nil {
+		if p.Counts != nil && n.Role != actors.RoleStore { // a store has no stage counts
 			c := p.Counts[n.Name]
 			label += fmt.Sprintf(`<br/><font point-size="10" color="#0b4f9c">in %d | out %d | queued %d</font>`, c.In, c.Out, c.Queued)
 		}
-		fmt.Fprintf(b, "%s%s [label=<%s>, fillcolor=%s, tooltip=%s];\n",
-			indent, quote(prefix+n.Name), label, quote(RoleColor(n.Role)), quote(string(n.Role)))
+		shape := ""
+		if n.Role == actors.RoleStore {
+			shape = ", shape=cylinder" // state the stages call into, not a stage
+		}
+		fmt.Fprintf(b, "%s%s [label=<%s>, fillcolor=%s, tooltip=%s%s];\n",
+			indent, quote(prefix+n.Name), label, quote(RoleColor(n.Role)), quote(string(n.Role)), shape)
 	}
 	for _, e := range p.Graph.Edges {
 		style := ""
 		switch {
+		case e.Buffer == actors.CallEdge && isStore(p.Graph, e.To):
+			// A store sits in its caller's column, right under it.
+			style = ", style=dashed, minlen=0, weight=10"
 		case e.Buffer == actors.CallEdge:
 			// A call into another chain does not rank it after the caller:
 			// that chain gets its own row (the proxy's upstream side under
@@ -114,6 +123,48 @@ func writeNodes(b *strings.Builder, indent, prefix string, p Pipeline) {
 		}
 		fmt.Fprintf(b, "%s%s -> %s [label=%s%s];\n", indent, quote(prefix+e.From), quote(prefix+e.To), quote(e.Label()), style)
 	}
+}
+
+// storesAfterCallers lists the nodes with each store right after the
+// stage that calls into it, where Graphviz then stacks it (under the
+// caller, above the chains that follow).
+func storesAfterCallers(g actors.Graph) []actors.Node {
+	var out []actors.Node
+	for _, n := range g.Nodes {
+		if n.Role == actors.RoleStore {
+			continue
+		}
+		out = append(out, n)
+		for _, e := range g.Edges {
+			if e.From == n.Name && e.Buffer == actors.CallEdge && isStore(g, e.To) {
+				out = append(out, node(g, e.To))
+			}
+		}
+	}
+	for _, n := range g.Nodes { // stores nobody calls, last
+		if n.Role == actors.RoleStore && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func node(g actors.Graph, name string) actors.Node {
+	for _, n := range g.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return actors.Node{Name: name}
+}
+
+func isStore(g actors.Graph, name string) bool {
+	for _, n := range g.Nodes {
+		if n.Name == name {
+			return n.Role == actors.RoleStore
+		}
+	}
+	return false
 }
 
 func clusterLabel(p Pipeline) string {

@@ -220,3 +220,36 @@ func BenchmarkLivePage(b *testing.B) {
 		}
 	}
 }
+
+// TestStoreSitsUnderItsCaller: a store (the proxy's cache) is drawn in its
+// caller's column, between the caller's chain and the chain the caller
+// calls, with no counts, and the live view lists no stage for it.
+func TestStoreSitsUnderItsCaller(t *testing.T) {
+	is := is.New(t)
+	g := graph()
+	g.Nodes = append(g.Nodes, actors.Node{Name: "upstream", Role: actors.RoleOther}, actors.Node{Name: "cache", Role: actors.RoleStore})
+	g.Edges = append(g.Edges, actors.Edge{From: "handler", To: "upstream", Type: "job", Buffer: actors.CallEdge},
+		actors.Edge{From: "handler", To: "cache", Type: "lookup", Buffer: actors.CallEdge})
+	dot := graphview.DOT(graphview.Pipeline{Graph: g})
+	is.True(strings.Contains(dot, `"handler" -> "cache" [label="lookup (call)", style=dashed, minlen=0, weight=10]`)) // kept in the handler's column
+	is.True(strings.Contains(dot, `shape=cylinder`))                                                                  // drawn as state
+	svg := graphview.SVG(graphview.Pipeline{Graph: g, Counts: map[string]graphview.Counts{}})
+	box := func(name string) (x, y int) {
+		i := strings.Index(svg, `data-stage="`+name+`"`)
+		fmt.Sscanf(svg[strings.Index(svg[i:], "<rect")+i:], `<rect x="%d" y="%d"`, &x, &y)
+		return x, y
+	}
+	hx, hy := box("handler")
+	cx, cy := box("cache")
+	_, uy := box("upstream")
+	is.Equal(cx, hx)            // the cache under the handler
+	is.True(hy < cy && cy < uy) // between the two chains
+	rec := get(t, graphview.Handler(graphview.View{Meter: actors.NewMeter(), Graph: g}), "/?format=json", "")
+	var st graphview.Status
+	is.NoErr(json.Unmarshal(rec.Body.Bytes(), &st))
+	is.Equal(len(st.Pipelines[0].Graph.Nodes), len(g.Nodes)) // the store is in the picture
+	is.Equal(len(st.Pipelines[0].Stages), len(g.Nodes)-1)    // but has no stage row
+	for _, c := range st.Pipelines[0].Stages {
+		is.True(c.Name != "cache") // nothing counted for it
+	}
+}

@@ -60,7 +60,9 @@ func (h *handler) status() Status {
 			snap.Graph = v.Graph
 			snap.Stages = nil
 			for _, n := range v.Graph.Nodes {
-				snap.Stages = append(snap.Stages, actors.StageCount{Name: n.Name, Role: n.Role})
+				if n.Role != actors.RoleStore { // not a stage: nothing to count
+					snap.Stages = append(snap.Stages, actors.StageCount{Name: n.Name, Role: n.Role})
+				}
 			}
 		}
 		title := v.Title

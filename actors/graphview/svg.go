@@ -50,33 +50,44 @@ func SVG(pipes ...Pipeline) string {
 }
 
 // layout places one pipeline's nodes: column by longest path from a
-// source, row by connected part and order within the column.
+// source over channel and direct-call edges, row by chain (the nodes those
+// edges connect) and order within the column. A call into another chain
+// (Pipeline.Calls) does not push it right: that chain gets rows of its own
+// under its caller's, as in the Graphviz pictures. A store (Pipeline.Store)
+// sits in its caller's column, on a row between the caller's chain and the
+// next.
 func layout(g actors.Graph) (col, row map[string]int, rows int) {
+	role := make(map[string]actors.Role, len(g.Nodes))
+	for _, n := range g.Nodes {
+		role[n.Name] = n.Role
+	}
+	chained := func(e actors.Edge) bool { return e.Buffer != actors.CallEdge }
 	col = make(map[string]int, len(g.Nodes))
 	for range g.Nodes { // longest paths settle within len(nodes) rounds in a DAG
 		for _, e := range g.Edges {
-			col[e.To] = max(col[e.To], col[e.From]+1)
+			switch {
+			case chained(e):
+				col[e.To] = max(col[e.To], col[e.From]+1)
+			case role[e.To] == actors.RoleStore:
+				col[e.To] = col[e.From]
+			}
 		}
 	}
 	part := make(map[string]int, len(g.Nodes))
 	for i, n := range g.Nodes {
 		part[n.Name] = i
 	}
-	for range g.Nodes { // connected parts take the smallest node index
+	for range g.Nodes { // chains take their smallest node index
 		for _, e := range g.Edges {
-			m := min(part[e.From], part[e.To])
-			part[e.From], part[e.To] = m, m
+			if chained(e) {
+				m := min(part[e.From], part[e.To])
+				part[e.From], part[e.To] = m, m
+			}
 		}
 	}
 	row = make(map[string]int, len(g.Nodes))
-	var parts []int
-	for _, n := range g.Nodes {
-		if !slices.Contains(parts, part[n.Name]) {
-			parts = append(parts, part[n.Name])
-		}
-	}
 	base := 0
-	for _, pt := range parts {
+	for _, pt := range partOrder(g, part, role) {
 		used := map[int]int{} // column → rows used in this part
 		height := 0
 		for _, n := range g.Nodes {
@@ -92,6 +103,33 @@ func layout(g actors.Graph) (col, row map[string]int, rows int) {
 	return col, row, base
 }
 
+// partOrder lists the chains top to bottom: in node order, each store
+// right after the chain that calls into it.
+func partOrder(g actors.Graph, part map[string]int, role map[string]actors.Role) []int {
+	storeOf := map[int][]int{} // caller's part → parts of the stores it calls
+	placed := map[int]bool{}
+	for _, e := range g.Edges {
+		if e.Buffer == actors.CallEdge && role[e.To] == actors.RoleStore {
+			storeOf[part[e.From]] = append(storeOf[part[e.From]], part[e.To])
+			placed[part[e.To]] = true
+		}
+	}
+	var order []int
+	for _, n := range g.Nodes {
+		pt := part[n.Name]
+		if slices.Contains(order, pt) || placed[pt] {
+			continue
+		}
+		order = append(order, pt)
+		for _, st := range storeOf[pt] {
+			if !slices.Contains(order, st) {
+				order = append(order, st)
+			}
+		}
+	}
+	return order
+}
+
 func textW(s string, size float64) int { return int(float64(len([]rune(s)))*size*0.6 + 0.5) }
 
 func nodeLines(p Pipeline, n actors.Node) []string {
@@ -99,7 +137,7 @@ func nodeLines(p Pipeline, n actors.Node) []string {
 	if n.Does != "" {
 		lines = append(lines, n.Does)
 	}
-	if p.Counts != nil {
+	if p.Counts != nil && n.Role != actors.RoleStore { // a store has no stage counts
 		c := p.Counts[n.Name]
 		lines = append(lines, fmt.Sprintf("in %d | out %d | queued %d", c.In, c.Out, c.Queued))
 	}
@@ -138,18 +176,7 @@ func drawPipeline(b *strings.Builder, p Pipeline, y int) (height, width int) {
 		return svgPad + col[name]*(boxW+gap), top + row[name]*(boxH+svgRowGap)
 	}
 	for _, e := range g.Edges {
-		x1, y1 := at(e.From)
-		x2, y2 := at(e.To)
-		x1, y1, y2 = x1+boxW, y1+boxH/2, y2+boxH/2
-		dash := ""
-		if e.Buffer < 0 {
-			dash = ` stroke-dasharray="5,3"`
-		}
-		mid := (x1 + x2) / 2
-		fmt.Fprintf(b, `<path class="edge" d="M %d %d C %d %d, %d %d, %d %d" fill="none" stroke="#555555" stroke-width="1.2" marker-end="url(#arrow)"%s/>`,
-			x1, y1, mid, y1, mid, y2, x2, y2, dash)
-		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="%g" text-anchor="middle" fill="#333333">%s</text>`+"\n",
-			mid, min(y1, y2)-5, svgSmall-1, esc(e.Label()))
+		drawEdge(b, e, col[e.To] > col[e.From], boxW, boxH, at)
 	}
 	for _, n := range g.Nodes {
 		x, ny := at(n.Name)
@@ -170,6 +197,34 @@ func drawPipeline(b *strings.Builder, p Pipeline, y int) (height, width int) {
 		width = max(width, x+boxW)
 	}
 	return svgTitleH + max(rows, 1)*(boxH+svgRowGap) - svgRowGap, width
+}
+
+// drawEdge draws e: from the right side of its source to the left side of
+// its target when the target is further right (a chain), otherwise (a call
+// down into a store or another chain) from the bottom of the source to the
+// top of the target.
+func drawEdge(b *strings.Builder, e actors.Edge, rightward bool, boxW, boxH int, at func(string) (int, int)) {
+	x1, y1 := at(e.From)
+	x2, y2 := at(e.To)
+	dash := ""
+	if e.Buffer < 0 {
+		dash = ` stroke-dasharray="5,3"`
+	}
+	var path string
+	lx, ly := (x1+boxW+x2)/2, min(y1, y2)+boxH/2-5 // the label's place
+	if rightward {
+		x1, y1, y2 = x1+boxW, y1+boxH/2, y2+boxH/2
+		mid := (x1 + x2) / 2
+		path = fmt.Sprintf("M %d %d C %d %d, %d %d, %d %d", x1, y1, mid, y1, mid, y2, x2, y2)
+	} else {
+		x1, y1, x2 = x1+boxW/2, y1+boxH, x2+boxW/2
+		mid := (y1 + y2) / 2
+		path = fmt.Sprintf("M %d %d C %d %d, %d %d, %d %d", x1, y1, x1, mid, x2, mid, x2, y2)
+		lx, ly = (x1+x2)/2+4, mid+4
+	}
+	fmt.Fprintf(b, `<path class="edge" d="%s" fill="none" stroke="#555555" stroke-width="1.2" marker-end="url(#arrow)"%s/>`, path, dash)
+	fmt.Fprintf(b, `<text x="%d" y="%d" font-size="%g" text-anchor="middle" fill="#333333">%s</text>`+"\n",
+		lx, ly, svgSmall-1, esc(e.Label()))
 }
 
 // drawLegend writes one coloured cell per role present at y; it returns

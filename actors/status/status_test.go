@@ -44,12 +44,12 @@ func TestMetricsAndStagesShowTheSameCounts(t *testing.T) {
 	is.NoErr(reg.Register(status.NewStageCollector("demo", meter)))
 	h := status.Handler(reg, graphview.View{Title: "demo", Meter: meter})
 	metrics := body(t, h, "/metrics")
-	is.True(strings.Contains(metrics, `demo_stage_items_total{dir="in",stage="writer"} 5`)) // what the writer received
+	is.True(strings.Contains(metrics, `demo_stage_items_total{dir="in",stage="writer"} 5`))  // what the writer received
 	is.True(strings.Contains(metrics, `demo_stage_items_total{dir="out",stage="reader"} 5`)) // what the reader sent
 	is.True(strings.Contains(metrics, `demo_stage_queued{stage="writer"} 0`))                // nothing left waiting
-	is.True(strings.Contains(body(t, h, "/debug/stages"), `"name": "writer"`))              // the live view, as JSON
-	is.True(strings.HasPrefix(body(t, h, "/debug/stages?format=mermaid"), "flowchart LR"))  // and as Mermaid
-	is.True(strings.HasPrefix(body(t, h, "/debug/stages?format=dot"), "digraph"))           // and DOT
+	is.True(strings.Contains(body(t, h, "/debug/stages"), `"name": "writer"`))               // the live view, as JSON
+	is.True(strings.HasPrefix(body(t, h, "/debug/stages?format=mermaid"), "flowchart LR"))   // and as Mermaid
+	is.True(strings.HasPrefix(body(t, h, "/debug/stages?format=dot"), "digraph"))            // and DOT
 }
 
 func body(t *testing.T, h http.Handler, target string) string {

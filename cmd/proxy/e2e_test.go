@@ -129,7 +129,8 @@ func TestProxyCommandEndToEnd(t *testing.T) {
 	is.NoErr(json.NewDecoder(resp.Body).Decode(&st)) // the live view as JSON
 	resp.Body.Close()
 	is.Equal(len(st.Pipelines), 1)                 // one kind of pipeline
-	is.Equal(len(st.Pipelines[0].Graph.Nodes), 11) // client side (5 stages) and upstream side (6)
+	is.Equal(len(st.Pipelines[0].Graph.Nodes), 12) // client side (5 stages), upstream side (6) and the cache between
+	is.Equal(len(st.Pipelines[0].Stages), 11)      // of which 11 stages with counts
 	for _, s := range st.Pipelines[0].Stages {
 		if s.Name == "origin writer" || s.Name == "response parser" {
 			is.Equal(s.In, uint64(1)) // the miss went through the upstream stages, the hit did not

@@ -7,6 +7,7 @@
 //	  framer["framer<br/>requests; streamed body pieces; raw after CONNECT"] -- "[]proxy.Inbound (buf 4)" --> parser
 //	  parser["parser<br/>-allow, target, CONNECT port"] -- "[]proxy.Request (buf 4)" --> handler
 //	  handler["handler<br/>cache · origin exchange · tunnel"] -- "[]proxy.Response (buf 4)" --> writer["writer<br/>heads; bodies and tunnels copied socket to socket"]
+//	  handler -. "lookup, store" .-> cache[("cache<br/>RFC 9111 store, LRU by bytes")]
 //	  handler -. "Send: miss, revalidation, forward" .-> misses
 //	  misses -- "direct call" --> owriter["origin writer"] -- "direct call" --> oreader["origin reader"]
 //	  oreader -- "direct call" --> rframer["response framer"] -- "direct call" --> rparser["response parser"]
@@ -15,7 +16,7 @@
 //	  origin -. "body bytes (splice)" .-> writer
 //
 // Both sides are one pipeline per client connection, with the cache
-// between them in the handler. The client side is five stages in their
+// between them, called by the handler (drawn as a store: Pipeline.Store). The client side is five stages in their
 // own goroutines. The upstream side ("misses" to "to handler") is six step
 // stages: the five after "misses" are fused into it, and "misses" hands its
 // output to the handler, so each exchange with an origin (a miss, a

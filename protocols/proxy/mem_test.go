@@ -134,8 +134,9 @@ func TestGraphHasBothSides(t *testing.T) {
 	for _, e := range g.Edges {
 		edges = append(edges, fmt.Sprintf("%s->%s:%d", e.From, e.To, e.Buffer))
 	}
-	is.Equal(fmt.Sprint(names), "[reader framer parser handler writer misses origin writer origin reader response framer response parser to handler]") // client side, then upstream side
+	is.Equal(fmt.Sprint(names), "[reader framer parser handler writer misses origin writer origin reader response framer response parser to handler cache]") // client side, upstream side, the cache between
 	is.Equal(fmt.Sprint(edges), "[reader->framer:4 framer->parser:4 parser->handler:4 handler->writer:4 "+
 		"misses->origin writer:-1 origin writer->origin reader:-1 origin reader->response framer:-1 response framer->response parser:-1 response parser->to handler:-1 "+
-		"handler->misses:-2]") // two chains, the upstream one fused, joined by the handler's call
+		"handler->misses:-2 handler->cache:-2]") // two chains, the upstream one fused, joined by the handler's call; the handler calls the cache
+	is.Equal(g.Nodes[len(g.Nodes)-1].Role, actors.RoleStore) // the cache is state, not a stage
 }

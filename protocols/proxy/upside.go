@@ -101,6 +101,10 @@ func (h *handler) wireUpstream(p *actors.Pipeline) {
 	jobs := actors.Source(p, actors.Spec{Name: "misses", Role: actors.RoleOther, Does: "exchanges the handler sends upstream"},
 		h.upstreamJobs, 0)
 	p.Calls("handler", "misses", "*proxy.upRequest") // the handler's Send: drawn, not a channel
+	// The cache between the two sides: the handler looks up and stores
+	// there; shared by every connection, it is state, not a stage.
+	p.Store(actors.Spec{Name: "cache", Does: "RFC 9111 store, LRU by bytes"})
+	p.Calls("handler", "cache", "lookup, store")
 	sent := actors.Step(p, actors.Spec{Name: "origin writer", Role: actors.RoleWriter, Does: "writes the request to a pooled origin conn"},
 		jobs, h.writeUpstream, nil, actors.Fused, 0)
 	got := actors.Step(p, actors.Spec{Name: "origin reader", Role: actors.RoleReader, Does: "reads the response head's bytes"},
