@@ -16,8 +16,8 @@
 //	  origin -. "body bytes (splice)" .-> writer
 //
 // Both sides are one pipeline per client connection, with the cache
-// between them, called by the handler (drawn as a store: Pipeline.Store). The client side is five stages in their
-// own goroutines. The upstream side ("misses" to "to handler") is six step
+// between them, called by the handler (drawn as a store: Pipeline.Store).
+// The client side is five stages in their own goroutines. The upstream side ("misses" to "to handler") is six step
 // stages: the five after "misses" are fused into it, and "misses" hands its
 // output to the handler, so each exchange with an origin (a miss, a
 // revalidation, a forwarded request, the head and pieces of a streamed
