@@ -131,7 +131,7 @@ func (ob *outboxOptions) enqueueRaw(cmd *cli.Command, from string, to []string, 
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
-	fmt.Fprintf(stdout, "smtpsend: enqueued <%s> for %d recipients\n", id, len(to))
+	fmt.Fprintf(stdout, "smtpsend: enqueued <%s> for %s\n", id, recipients(len(to)))
 	return cli.ExitOK
 }
 

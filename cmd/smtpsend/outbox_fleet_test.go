@@ -91,7 +91,7 @@ func TestWorkersShareOneOutbox(t *testing.T) {
 
 	// 60 -enqueue runs, four at a time.
 	ids := make([]string, nMessages)
-	idRe := regexp.MustCompile(`smtpsend: enqueued <([^>]+)> for 1 recipients`)
+	idRe := regexp.MustCompile(`smtpsend: enqueued <([^>]+)> for 1 recipient`)
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, 4)
 	errs := make(chan error, nMessages)

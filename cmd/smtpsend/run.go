@@ -330,7 +330,7 @@ func (o *options) send(cmd *cli.Command, ob *outboxOptions, cfg smtp.Config, fro
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
-	fmt.Fprintf(stdout, "smtpsend: accepted for %d of %d recipients: %d %s\n", len(res.Accepted), len(rcpts), res.Reply.Code, strings.Join(res.Reply.Lines, " "))
+	fmt.Fprintf(stdout, "smtpsend: accepted for %d of %s: %d %s\n", len(res.Accepted), recipients(len(rcpts)), res.Reply.Code, strings.Join(res.Reply.Lines, " "))
 	if len(res.Rejected) > 0 {
 		return cli.ExitFail
 	}
@@ -377,4 +377,12 @@ func quit(c *smtp.Client, limit time.Duration) {
 		c.Abort()
 		<-closed
 	}
+}
+
+// recipients says "1 recipient" or "N recipients".
+func recipients(n int) string {
+	if n == 1 {
+		return "1 recipient"
+	}
+	return strconv.Itoa(n) + " recipients"
 }
