@@ -76,14 +76,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cmd.Failf("%v", err)
 	}
-	var printer ping.Printer
-	if *asJSON {
-		printer = ping.JSONPrinter(stdout, *quiet)
-	} else {
-		printer = ping.TextPrinter(stdout, *quiet)
-		fmt.Fprintf(stdout, "PING %s (%s): %d bytes\n", net.JoinHostPort(host, port), target,
-			max(*size, ping.RequestLen(1, *heartbeat)))
-	}
 	// Event bus (-bus nats://): the packet events go to the fleet collector.
 	var events *bus.Bus
 	if *busFlags.URL != bus.BackendMem {
@@ -95,6 +87,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		busDone := make(chan error, 1)
 		go func() { busDone <- events.Run(context.Background()) }()
 		defer func() { events.Close(); <-busDone }() // after the client: every event forwarded
+	}
+	var printer ping.Printer
+	if *asJSON {
+		printer = ping.JSONPrinter(stdout, *quiet)
+	} else {
+		printer = ping.TextPrinter(stdout, *quiet)
+		fmt.Fprintf(stdout, "PING %s (%s): %d bytes\n", net.JoinHostPort(host, port), target,
+			max(*size, ping.RequestLen(1, *heartbeat)))
 	}
 	client, err := ping.NewClient(ping.Connected(conn), cfg, printer, actors.NewMeter())
 	if err != nil {
