@@ -129,14 +129,13 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 		}
 		return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
 	}
-	sc, err := fl.scenario(proto)
+	sc, err := fl.scenario(proto, *mss)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
 	if sc.Bytes <= 0 {
 		return cmd.Usagef("-bytes must be positive")
 	}
-	sc.MSS = *mss
 	return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
 }
 
@@ -212,10 +211,10 @@ func run(sc scenario, keep bool) report {
 		// A server still resending to a client that has gone (its last
 		// ACK lost) would linger for minutes of backoff: give it a while,
 		// then closing the network ends it.
-		linger, stop := context.WithTimeout(ctx, 10*time.Second)
+		lingered, stop := context.WithTimeout(ctx, linger)
 		select {
 		case rep.Server = <-serverStats:
-		case <-linger.Done():
+		case <-lingered.Done():
 			nw.Close()
 			rep.Server = <-serverStats
 		}

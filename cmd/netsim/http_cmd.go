@@ -171,8 +171,7 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	client.Wait(ctx)
-	server.Wait(ctx)
+	endStacks(ctx, nw, linger, client, server)
 	for _, c := range dialer.conns {
 		rep.Client = append(rep.Client, c.Stats())
 	}
@@ -211,7 +210,7 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	sc, err := fl.scenario("http")
+	sc, err := fl.scenario("http", 1200)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}

@@ -96,8 +96,7 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	laptop.Wait(ctx)
-	mx.Wait(ctx)
+	endStacks(ctx, nw, linger, laptop, mx)
 	rep.Links = []sim.DirStats{link.Stats("laptop"), link.Stats("mx")}
 	n := memNetwork()
 	overMem, _, err := deliverMail(ctx, n, n, msg)
@@ -121,7 +120,7 @@ func runSMTP(args []string, stdout, stderr io.Writer) int {
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	sc, err := fl.scenario("smtp")
+	sc, err := fl.scenario("smtp", 1200)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}

@@ -55,6 +55,15 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
+	for _, a := range schemes {
+		for _, loss := range losses {
+			f := base
+			f.Loss = loss
+			if err := (scenario{Faults: f, ARQ: a, Window: *window, MSS: 1200}).check(); err != nil {
+				return cmd.Usagef("%v", err)
+			}
+		}
+	}
 	w := stdout
 	if *out != "-" {
 		f, err := os.Create(*out)
