@@ -324,25 +324,50 @@ func (r report) print(w io.Writer) {
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}
-	fmt.Fprintf(w, "completion %v, goodput %.3f Mbit/s\n\nlinks:\n", r.Completion.Round(time.Millisecond), r.Goodput/1e6)
-	for _, l := range r.Links {
+	fmt.Fprintf(w, "completion %v, goodput %.3f Mbit/s\n", r.Completion.Round(time.Millisecond), r.Goodput/1e6)
+	printLinks(w, r.Links)
+	printConns(w, []rdt.Stats{r.Client, r.Server})
+}
+
+// printLinks prints each direction's counters: sent, delivered, dropped
+// (by cause), duplicated, reordered, corrupted and the longest rate queue.
+func printLinks(w io.Writer, links []sim.DirStats) {
+	fmt.Fprintf(w, "\nlinks:\n")
+	for _, l := range links {
 		fmt.Fprintf(w, "  %-24s sent %-6d delivered %-6d dropped %-5d %v duplicated %d reordered %d corrupted %d max queue %d\n",
 			l.Dir, l.Sent, l.Delivered, l.DroppedTotal(), l.Dropped, l.Duplicated, l.Reordered, l.Corrupted, l.MaxQueue)
 	}
+}
+
+// printConns prints each connection's counters and the first steps of its
+// RTO history.
+func printConns(w io.Writer, conns []rdt.Stats) {
 	fmt.Fprintf(w, "\nconnections:\n")
-	for _, s := range []rdt.Stats{r.Client, r.Server} {
+	for _, s := range conns {
 		fmt.Fprintf(w, "  %-20s segments %-6d data %-6d retransmits %-5d timeouts %-4d corrupt %-4d out-of-order %-4d dups %-4d srtt %v rto %v\n",
 			s.Local, s.Segments, s.DataSent, s.Retransmits, s.Timeouts, s.Corrupt, s.OutOfOrder, s.Duplicates, s.SRTT.Round(time.Microsecond), s.RTO)
 		if n := len(s.RTOHistory); n > 0 {
+			// Steps repeated at one instant (a batch of ACKs for packets
+			// sent together) are shown once, with a count.
 			var steps []string
-			for _, h := range s.RTOHistory[:min(n, 12)] {
+			shown := 0
+			for i := 0; i < n && len(steps) < 12; {
+				h, j := s.RTOHistory[i], i+1
+				for j < n && s.RTOHistory[j] == h {
+					j++
+				}
 				kind := "sample " + h.Sample.Round(time.Microsecond).String()
 				if h.Sample == 0 {
 					kind = "backoff"
 				}
-				steps = append(steps, fmt.Sprintf("%v→%v (%s)", h.At.Round(time.Millisecond), h.RTO, kind))
+				step := fmt.Sprintf("%v→%v (%s)", h.At.Round(time.Millisecond), h.RTO, kind)
+				if j-i > 1 {
+					step += fmt.Sprintf(" ×%d", j-i)
+				}
+				steps = append(steps, step)
+				i, shown = j, j
 			}
-			fmt.Fprintf(w, "    RTO history (first %d of %d): %s\n", min(n, 12), n, strings.Join(steps, ", "))
+			fmt.Fprintf(w, "    RTO history (first %d of %d steps): %s\n", shown, n, strings.Join(steps, ", "))
 		}
 	}
 }

@@ -239,6 +239,10 @@ func TestHTTPdOverSimIsByteExactAgainstMem(t *testing.T) {
 			is.Equal(len(rep.Client), 1)             // both GETs on one keep-alive connection
 		})
 	}
+	is := is.New(t)
 	var stdout, stderr bytes.Buffer
-	is.New(t).Equal(Run([]string{"http", "-bytes", "10000", "-latency", "1ms", "-min-rto", "20ms"}, &stdout, &stderr), 0) // the command, on the wall clock
+	is.Equal(Run([]string{"http", "-bytes", "10000", "-latency", "1ms", "-min-rto", "20ms"}, &stdout, &stderr), 0) // the command, on the wall clock
+	for _, field := range []string{"goodput", "sent", "dropped", "duplicated", "reordered", "max queue", "retransmits", "RTO history"} {
+		is.True(strings.Contains(stdout.String(), field)) // every field of the report, in text too
+	}
 }

@@ -234,12 +234,8 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  GET %d: %d, %d bytes, sha256 %.16s…, ETag %s\n", i+1, r.Status, r.Bytes, r.SHA256, r.Headers["Etag"])
 		}
 		fmt.Fprintf(stdout, "completion %v, goodput %.3f Mbit/s\n", rep.Completion.Round(time.Millisecond), rep.Goodput/1e6)
-		for _, l := range rep.Links {
-			fmt.Fprintf(stdout, "  %-24s sent %-6d delivered %-6d dropped %v\n", l.Dir, l.Sent, l.Delivered, l.Dropped)
-		}
-		for _, s := range append(rep.Client, rep.Server...) {
-			fmt.Fprintf(stdout, "  conn %-18s segments %d retransmits %d timeouts %d srtt %v\n", s.Local, s.Segments, s.Retransmits, s.Timeouts, s.SRTT.Round(time.Microsecond))
-		}
+		printLinks(stdout, rep.Links)
+		printConns(stdout, append(rep.Client, rep.Server...))
 		if rep.Error != "" {
 			fmt.Fprintf(stdout, "error: %s\n", rep.Error)
 		}

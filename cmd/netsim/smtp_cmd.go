@@ -24,7 +24,10 @@ type smtpReport struct {
 	OK         bool           `json:"ok"`
 	Check      string         `json:"check"`
 	Completion time.Duration  `json:"completion"`
+	Goodput    float64        `json:"goodput_bps"` // message bits per second, laptop to mx
 	Links      []sim.DirStats `json:"links"`
+	Client     []rdt.Stats    `json:"client_conns"`
+	Server     []rdt.Stats    `json:"server_conns"`
 	Error      string         `json:"error,omitempty"`
 }
 
@@ -91,12 +94,19 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 		return rep
 	}
 	mx, _ := rdt.New(nw.Host("mx"), cfg)
-	overSim, took, err := deliverMail(ctx, mx, laptop, msg)
+	dialer, listener := &connRecorder{Network: laptop}, &connRecorder{Network: mx}
+	overSim, took, err := deliverMail(ctx, listener, dialer, msg)
 	rep.Completion = took
 	if err != nil {
 		rep.Error = err.Error()
 	}
 	endStacks(ctx, nw, linger, laptop, mx)
+	for _, c := range dialer.conns {
+		rep.Client = append(rep.Client, c.Stats())
+	}
+	for _, c := range listener.conns {
+		rep.Server = append(rep.Server, c.Stats())
+	}
 	rep.Links = []sim.DirStats{link.Stats("laptop"), link.Stats("mx")}
 	n := memNetwork()
 	overMem, _, err := deliverMail(ctx, n, n, msg)
@@ -105,6 +115,9 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 	}
 	same := len(overSim) == 1 && len(overMem) == 1 && bytes.Equal(overSim[0].Data, msg) && bytes.Equal(overMem[0].Data, msg)
 	rep.OK = rep.Error == "" && same
+	if rep.OK { // a run that failed delivered nothing it can be credited for
+		rep.Goodput = float64(len(msg)*8) / rep.Completion.Seconds()
+	}
 	rep.Check = fmt.Sprintf("a %d-byte message (%d-byte attachment) received byte for byte over sim/rdt %s and over transport/mem: %v",
 		len(msg), sc.Bytes, sc.ARQ, same)
 	return rep
@@ -134,10 +147,10 @@ func runSMTP(args []string, stdout, stderr io.Writer) int {
 	if *fl.asJSON {
 		writeJSON(stdout, rep)
 	} else {
-		fmt.Fprintf(stdout, "netsim smtp: laptop → mx over %s, seed %d\nlink faults (each way): %s\ncompletion %v\n", sc.ARQ, sc.Seed, describe(sc.Faults), rep.Completion.Round(time.Millisecond))
-		for _, l := range rep.Links {
-			fmt.Fprintf(stdout, "  %-24s sent %-6d delivered %-6d dropped %v\n", l.Dir, l.Sent, l.Delivered, l.Dropped)
-		}
+		fmt.Fprintf(stdout, "netsim smtp: laptop → mx over %s, seed %d\nlink faults (each way): %s\ncompletion %v, goodput %.3f Mbit/s\n",
+			sc.ARQ, sc.Seed, describe(sc.Faults), rep.Completion.Round(time.Millisecond), rep.Goodput/1e6)
+		printLinks(stdout, rep.Links)
+		printConns(stdout, append(rep.Client, rep.Server...))
 		if rep.Error != "" {
 			fmt.Fprintf(stdout, "error: %s\n", rep.Error)
 		}
