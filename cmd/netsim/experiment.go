@@ -37,6 +37,8 @@ type scenario struct {
 	// Settle makes the run reproducible to the byte under testing/synctest
 	// (see sim.Config.Settle); the CLI, on the wall clock, leaves it off.
 	Settle bool `json:"-" toml:"-"`
+	// Keep records every packet with its payload, for -trace and -pcap.
+	Keep bool `json:"-" toml:"-"`
 }
 
 // linkFlags registers the fault flags on fs and returns a function that
@@ -112,47 +114,25 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 		experimentAbout(proto), stderr)
 	fl := addStreamFlags(cmd.Flags, 1<<20, "bytes to send (transfer) or about that many in lines (echo)", "seed of every fault's PRNG")
 	mss := cmd.Flags.Int("mss", 1200, "largest payload per segment")
-	trace := cmd.Flags.String("trace", "", "write a Mermaid sequence diagram of the first packets to this file")
-	traceN := cmd.Flags.Int("trace-n", 60, "how many packets the -trace diagram shows")
-	pcapFile := cmd.Flags.String("pcap", "", "write every packet on the link to this pcap file (IPv4/UDP synthesized), drops to FILE.drops.txt")
-	scenarioFile := cmd.Flags.String("scenario", "", "read the whole experiment (link faults, transport, workload) from this TOML file instead of the flags")
+	out := addOutputFlags(cmd.Flags)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	if *scenarioFile != "" {
-		sc, err := loadScenario(*scenarioFile, proto, cmd.Flags)
-		if err != nil {
-			return cmd.Usagef("%v", err)
-		}
-		return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
-	}
-	sc, err := fl.scenario(proto, *mss)
+	sc, err := out.load(cmd.Flags, fl, proto, *mss)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
 	if sc.Bytes <= 0 {
 		return cmd.Usagef("-bytes must be positive")
 	}
-	return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
-}
-
-// finish runs the scenario and writes what was asked for.
-func finish(cmd *cli.Command, sc scenario, stdout io.Writer, trace string, traceN int, pcapFile string, asJSON bool) int {
-	rep := run(sc, trace != "" || pcapFile != "")
-	if trace != "" {
-		if err := writeTrace(trace, rep.records, traceN); err != nil {
-			return cmd.Failf("%v", err)
-		}
+	rep := run(sc, out.keep())
+	if err := out.write(rep.start, rep.records); err != nil {
+		return cmd.Failf("%v", err)
 	}
-	if pcapFile != "" {
-		if err := writePcap(pcapFile, rep); err != nil {
-			return cmd.Failf("%v", err)
-		}
-	}
-	if asJSON {
+	if *fl.asJSON {
 		writeJSON(stdout, rep)
 	} else {
 		rep.print(stdout)

@@ -199,7 +199,7 @@ func TestPingThroughTwentyPercentLossUnchanged(t *testing.T) {
 	for _, seed := range []uint64{1, 1, 2} {
 		synctest.Test(t, func(t *testing.T) {
 			f := sim.Faults{Latency: 5 * time.Millisecond, Loss: 0.2, Duplicate: 0.05}
-			reps = append(reps, pingOverSim(context.Background(), seed, f, 100, 10*time.Millisecond, 200*time.Millisecond, io.Discard))
+			reps = append(reps, pingOverSim(context.Background(), seed, f, 100, 10*time.Millisecond, 200*time.Millisecond, io.Discard, false))
 		})
 	}
 	r := reps[0]

@@ -29,6 +29,8 @@ type smtpReport struct {
 	Client     []rdt.Stats    `json:"client_conns"`
 	Server     []rdt.Stats    `json:"server_conns"`
 	Error      string         `json:"error,omitempty"`
+	records    []sim.Record   // with sc.Keep
+	start      time.Time      // the network's start, for pcap timestamps
 }
 
 // deliverMail sends msg with the smtp client (unchanged) from dialNet to a
@@ -80,7 +82,8 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 		rep.Error = err.Error()
 		return rep
 	}
-	nw := sim.New(sim.Config{Seed: sc.Seed, Settle: sc.Settle})
+	nw := sim.New(sim.Config{Seed: sc.Seed, Settle: sc.Settle, Trace: sc.Keep, KeepPayloads: sc.Keep})
+	rep.start = nw.Start()
 	defer nw.Close()
 	link, err := nw.Connect("laptop", "mx", sc.Faults, sc.Faults)
 	if err != nil {
@@ -108,6 +111,9 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 		rep.Server = append(rep.Server, c.Stats())
 	}
 	rep.Links = []sim.DirStats{link.Stats("laptop"), link.Stats("mx")}
+	if sc.Keep {
+		rep.records = append(link.Records("laptop"), link.Records("mx")...)
+	}
 	n := memNetwork()
 	overMem, _, err := deliverMail(ctx, n, n, msg)
 	if err != nil && rep.Error == "" {
@@ -124,16 +130,17 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 }
 
 func runSMTP(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim smtp", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json]",
+	cmd := cli.New("netsim smtp", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap] [-scenario FILE.toml]",
 		"Composes an email with an attachment of -bytes random bytes and sends it with the smtp\nclient (protocols/smtp, unchanged) from host \"laptop\" to a go-smtp server on host \"mx\"\nover a reliable stream (sim/rdt) across one simulated link with the faults given (both\nways); checks the server received exactly the message, as over transport/mem.", stderr)
 	fl := addStreamFlags(cmd.Flags, 256<<10, "size of the attachment", "seed of every fault's PRNG and of the attachment's bytes")
+	out := addOutputFlags(cmd.Flags)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	sc, err := fl.scenario("smtp", 1200)
+	sc, err := out.load(cmd.Flags, fl, "smtp", 1200)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
@@ -142,8 +149,12 @@ func runSMTP(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
 	defer cancel()
+	sc.Keep = out.keep()
 	rep := smtpOverSim(ctx, sc)
 	rep.Error = gaveUp(ctx, sc.Timeout, rep.Error)
+	if err := out.write(rep.start, rep.records); err != nil {
+		return cmd.Failf("%v", err)
+	}
 	if *fl.asJSON {
 		writeJSON(stdout, rep)
 	} else {

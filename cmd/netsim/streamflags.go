@@ -43,6 +43,56 @@ func addStreamFlags(fs *flag.FlagSet, defBytes int, bytesUsage, seedUsage string
 	}
 }
 
+// outputFlags are -trace, -trace-n, -pcap and -scenario: what every
+// experiment over a stream can also write, or read its settings from.
+type outputFlags struct {
+	trace, pcap, scenario *string
+	traceN                *int
+}
+
+// addOutputFlags registers them on fs.
+func addOutputFlags(fs *flag.FlagSet) *outputFlags {
+	o := addCaptureFlags(fs)
+	o.scenario = fs.String("scenario", "", "read the whole experiment (link faults, transport, workload) from this TOML file instead of the flags")
+	return o
+}
+
+// addCaptureFlags registers -trace, -trace-n and -pcap only.
+func addCaptureFlags(fs *flag.FlagSet) *outputFlags {
+	none := ""
+	return &outputFlags{
+		scenario: &none,
+		trace:    fs.String("trace", "", "write a Mermaid sequence diagram of the first packets to this file"),
+		traceN:   fs.Int("trace-n", 60, "how many packets the -trace diagram shows"),
+		pcap:     fs.String("pcap", "", "write every packet on the link to this pcap file (IPv4/UDP synthesized), drops to FILE.drops.txt"),
+	}
+}
+
+// keep says whether the run must record every packet with its payload.
+func (o *outputFlags) keep() bool { return *o.trace != "" || *o.pcap != "" }
+
+// write writes the trace and the capture asked for, from a run's records.
+func (o *outputFlags) write(start time.Time, recs []sim.Record) error {
+	if *o.trace != "" {
+		if err := writeTrace(*o.trace, recs, *o.traceN); err != nil {
+			return err
+		}
+	}
+	if *o.pcap != "" {
+		return writePcap(*o.pcap, start, recs)
+	}
+	return nil
+}
+
+// load reads the scenario from -scenario if given, else from the flags
+// (segments of mss bytes); an error is a usage error.
+func (o *outputFlags) load(fs *flag.FlagSet, fl *streamFlags, proto string, mss int) (scenario, error) {
+	if *o.scenario != "" {
+		return loadScenario(*o.scenario, proto, fs)
+	}
+	return fl.scenario(proto, mss)
+}
+
 // scenario reads the flags into the experiment proto over segments of mss
 // bytes; an error is a usage error.
 func (f *streamFlags) scenario(proto string, mss int) (scenario, error) {
