@@ -79,6 +79,8 @@ func TestSweepWritesOneRowPerRun(t *testing.T) {
 	is.NoErr(err)            // CSV
 	is.Equal(len(rows), 1+6) // header + 3 losses × 2 schemes
 	is.Equal(rows[0][0], "proto")
+	is.Equal(rows[0][len(rows[0])-1], "error") // why a run failed; empty here
+	is.Equal(rows[1][len(rows[1])-1], "")
 	drawing, err := os.ReadFile(svg)
 	is.NoErr(err)                                      // plot written
 	is.True(strings.Contains(string(drawing), "<svg")) // as SVG

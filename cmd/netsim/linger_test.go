@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,4 +91,19 @@ func TestRunsThatCouldOnlyStallAreUsageErrors(t *testing.T) {
 		is.True(strings.Contains(stderr.String(), c.want))     // naming what to change
 		is.True(!strings.Contains(stdout.String(), "gave up")) // nothing ran
 	}
+}
+
+// TestSweepSaysWhyARunFailed: a run that fails its check is counted, and
+// its reason goes into the CSV's error column and onto stderr.
+func TestSweepSaysWhyARunFailed(t *testing.T) {
+	is := is.New(t)
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"sweep", "-arq", "saw", "-loss", "0.5", "-bytes", "50000", "-latency", "5ms", "-timeout", "200ms"}, &stdout, &stderr)
+	is.Equal(code, 1) // the run failed
+	rows, err := csv.NewReader(&stdout).ReadAll()
+	is.NoErr(err)          // CSV
+	is.Equal(len(rows), 2) // header and the one run
+	is.Equal(rows[1][5], "false")
+	is.True(strings.Contains(rows[1][len(rows[1])-1], "gave up after -timeout 200ms")) // the reason, in the CSV
+	is.True(strings.Contains(stderr.String(), "failed: gave up after -timeout 200ms")) // and on stderr
 }
