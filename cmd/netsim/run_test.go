@@ -26,6 +26,12 @@ func TestTourPasses(t *testing.T) {
 			is.Equal(code, 0)                                                      // tour passed
 			is.True(strings.Contains(stdout.String(), "tour passed"))              // says so
 			is.True(strings.Contains(stdout.String(), "reader -- \"connio.Chunk")) // prints the echo graph
+			if len(args) == 1 {
+				is.True(strings.Contains(stdout.String(), "the laptop–pingd link loses 20% of packets each way")) // ping through 20% loss
+				is.True(strings.Contains(stdout.String(), "pingd dropped 0, the link lost"))                      // every loss on the link
+			} else {
+				is.True(strings.Contains(stdout.String(), "(-loss 0.2 -seed 1)")) // pingd drops 20%
+			}
 		})
 	}
 }

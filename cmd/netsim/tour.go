@@ -209,7 +209,7 @@ func echoExchange(ctx context.Context, n transport.Network, addr, send string) (
 // on the way and stops can check exact outcomes).
 func (t *tour) linkDrops(a, b string) (aToB, bToA uint64, lossy bool) {
 	w, ok := t.net.(*world)
-	if !ok || w.faults.Loss == 0 {
+	if !ok || w.linkFaults(a, b).Loss == 0 {
 		return 0, 0, false
 	}
 	for _, l := range w.net.Links() {
