@@ -162,7 +162,7 @@ func (n *Network) Connect(a, b string, ab, ba Faults) (*Link, error) {
 		return nil, fmt.Errorf("sim: cannot link %q to %q", a, b)
 	}
 	for _, f := range []Faults{ab, ba} {
-		if err := f.validate(); err != nil {
+		if err := f.Validate(); err != nil {
 			return nil, fmt.Errorf("sim: link %s-%s: %w", a, b, err)
 		}
 	}

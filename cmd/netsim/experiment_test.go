@@ -64,7 +64,7 @@ func TestEchoExperimentAndBadFlags(t *testing.T) {
 	is.Equal(code, 0) // echo over rdt across every fault
 	is.True(strings.Contains(stdout.String(), "identical: true"))
 	is.Equal(Run([]string{"transfer", "-arq", "tcp"}, &stdout, &stderr), 2)   // unknown ARQ
-	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 1)    // probability out of range: clear failure
+	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 2)    // probability out of range: usage error, before anything runs
 	is.Equal(Run([]string{"transfer", "-rate", "fast"}, &stdout, &stderr), 2) // bad rate
 	is.Equal(Run([]string{"sweep", "-loss", "1:0:1"}, &stdout, &stderr), 2)   // bad range
 }

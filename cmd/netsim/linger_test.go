@@ -67,8 +67,9 @@ func TestEndStacksDoesNotWaitForAPeerResendingIntoTheVoid(t *testing.T) {
 
 // TestRunsThatCouldOnlyStallAreUsageErrors: the perfect stream never
 // resends, so a lossy or reordering link would only stall it until
-// -timeout; segments over the MTU would all be dropped. Both are refused
-// at once, with the reason, for every command and a scenario file.
+// -timeout; segments over the MTU would all be dropped; faults out of range
+// would fail the run. All are refused at once, with the reason, for every
+// command and a scenario file.
 func TestRunsThatCouldOnlyStallAreUsageErrors(t *testing.T) {
 	toml := filepath.Join(t.TempDir(), "s.toml")
 	if err := os.WriteFile(toml, []byte("proto = \"transfer\"\narq = \"perfect\"\n[faults]\nreorder = 0.1\n"), 0o644); err != nil {
@@ -84,6 +85,14 @@ func TestRunsThatCouldOnlyStallAreUsageErrors(t *testing.T) {
 		{[]string{"transfer", "-scenario", toml}, "drop reorder"},
 		{[]string{"sweep", "-arq", "sr,perfect", "-loss", "0:0.1:0.05"}, "drop loss"},
 		{[]string{"transfer", "-mss", "1480"}, "over the link's MTU 1500"},
+		{[]string{"transfer", "-loss", "2"}, "loss probability 2 is not in [0,1]"},
+		{[]string{"http", "-dup", "1.5"}, "duplicate probability 1.5 is not in [0,1]"},
+		{[]string{"smtp", "-latency", "-5ms"}, "negative delay"},
+		{[]string{"ping", "-loss", "2"}, "loss probability 2 is not in [0,1]"},
+		{[]string{"transfer", "-queue", "-1"}, "negative rate, queue or MTU"},
+		{[]string{"transfer", "-window", "100000"}, "over 65536 packets"},
+		{[]string{"echo", "-timeout", "0"}, "-timeout must be positive"},
+		{[]string{"sweep", "-jitter", "-1ms"}, "negative delay"},
 	} {
 		is := is.New(t)
 		var stdout, stderr bytes.Buffer

@@ -42,6 +42,9 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
 	f, err := faults()
+	if err == nil {
+		err = f.Validate()
+	}
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -114,6 +115,15 @@ func (f *streamFlags) scenario(proto string, mss int) (scenario, error) {
 // never resends) over a link that loses, corrupts or reorders packets.
 func (sc scenario) check() error {
 	f := sc.Faults
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case sc.Window > 1<<16:
+		return fmt.Errorf("-window %d is over 65536 packets", sc.Window)
+	case sc.Timeout <= 0:
+		return errors.New("-timeout must be positive")
+	}
 	if f.MTU > 0 && sc.MSS+rdt.HeaderLen > f.MTU {
 		return fmt.Errorf("segments of %d bytes (MSS %d + %d of header) are over the link's MTU %d: every one would be dropped",
 			sc.MSS+rdt.HeaderLen, sc.MSS, rdt.HeaderLen, f.MTU)

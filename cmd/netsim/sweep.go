@@ -59,7 +59,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		for _, loss := range losses {
 			f := base
 			f.Loss = loss
-			if err := (scenario{Faults: f, ARQ: a, Window: *window, MSS: 1200}).check(); err != nil {
+			if err := (scenario{Faults: f, ARQ: a, Window: *window, MSS: 1200, Timeout: *timeout}).check(); err != nil {
 				return cmd.Usagef("%v", err)
 			}
 		}
