@@ -61,8 +61,10 @@ func pairKey(a, b string) [2]string {
 
 var _ transport.Network = (*world)(nil)
 
-func newWorld(seed uint64, f sim.Faults, cfg rdt.Config) *world {
-	return &world{net: sim.New(sim.Config{Seed: seed}), faults: f, cfg: cfg, stacks: make(map[string]*rdt.Stack)}
+// newWorld makes a world; with keep its links record every packet with its
+// payload (for -trace and -pcap).
+func newWorld(seed uint64, f sim.Faults, cfg rdt.Config, keep bool) *world {
+	return &world{net: sim.New(sim.Config{Seed: seed, Trace: keep, KeepPayloads: keep}), faults: f, cfg: cfg, stacks: make(map[string]*rdt.Stack)}
 }
 
 // stack returns the stack of a host, creating and linking the host on first use.
@@ -147,6 +149,16 @@ func (w *world) Close() error {
 		s.Wait(ctx)
 	}
 	return w.net.Close()
+}
+
+// records returns what every link recorded, both ways.
+func (w *world) records() []sim.Record {
+	var recs []sim.Record
+	for _, l := range w.net.Links() {
+		recs = append(recs, l.Records(l.A)...)
+		recs = append(recs, l.Records(l.B)...)
+	}
+	return recs
 }
 
 // memNetwork is the reference network for comparisons.
