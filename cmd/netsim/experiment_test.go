@@ -221,6 +221,7 @@ func TestPingThroughTwentyPercentLossUnchanged(t *testing.T) {
 	}
 	is.Equal(code, 0) // the command
 	is.True(strings.Contains(stdout.String(), `"transmitted": 5`))
+	is.True(strings.Contains(stdout.String(), `"dropped": {}`)) // a link's drops are reported even when there are none
 	is.Equal(Run([]string{"ping", "-c", "0"}, &stdout, &stderr), 2)
 }
 
