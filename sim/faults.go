@@ -70,7 +70,10 @@ type Outage struct {
 	To   time.Duration `json:"to" toml:"to"`
 }
 
-func (f Faults) validate() error {
+// Validate says what is wrong with f, if anything: a probability outside
+// [0,1], a negative delay, rate, queue or MTU, an outage that ends before it
+// starts. Network.Connect refuses such faults with the same error.
+func (f Faults) Validate() error {
 	probs := map[string]float64{"loss": f.Loss, "duplicate": f.Duplicate, "reorder": f.Reorder, "corrupt": f.Corrupt}
 	if f.Burst != nil {
 		probs["burst p"], probs["burst r"], probs["burst h"], probs["burst k"] = f.Burst.P, f.Burst.R, f.Burst.H, f.Burst.K

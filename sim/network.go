@@ -163,7 +163,7 @@ func (n *Network) Connect(a, b string, ab, ba Faults) (*Link, error) {
 		return nil, fmt.Errorf("sim: cannot link %q to %q", a, b)
 	}
 	for _, f := range []Faults{ab, ba} {
-		if err := f.validate(); err != nil {
+		if err := f.Validate(); err != nil {
 			return nil, fmt.Errorf("sim: link %s-%s: %w", a, b, err)
 		}
 	}
@@ -283,7 +283,7 @@ type DirStats struct {
 	Dir        string            `json:"dir"`
 	Sent       uint64            `json:"sent"`
 	Delivered  uint64            `json:"delivered"` // copies handed to a socket, duplicates included
-	Dropped    map[string]uint64 `json:"dropped,omitempty"`
+	Dropped    map[string]uint64 `json:"dropped"`   // by cause; {} when none
 	Duplicated uint64            `json:"duplicated"`
 	Reordered  uint64            `json:"reordered"`
 	Corrupted  uint64            `json:"corrupted"`

@@ -37,6 +37,8 @@ type scenario struct {
 	// Settle makes the run reproducible to the byte under testing/synctest
 	// (see sim.Config.Settle); the CLI, on the wall clock, leaves it off.
 	Settle bool `json:"-" toml:"-"`
+	// Keep records every packet with its payload, for -trace and -pcap.
+	Keep bool `json:"-" toml:"-"`
 }
 
 // linkFlags registers the fault flags on fs and returns a function that
@@ -112,48 +114,25 @@ func runExperiment(proto string, args []string, stdout, stderr io.Writer) int {
 		experimentAbout(proto), stderr)
 	fl := addStreamFlags(cmd.Flags, 1<<20, "bytes to send (transfer) or about that many in lines (echo)", "seed of every fault's PRNG")
 	mss := cmd.Flags.Int("mss", 1200, "largest payload per segment")
-	trace := cmd.Flags.String("trace", "", "write a Mermaid sequence diagram of the first packets to this file")
-	traceN := cmd.Flags.Int("trace-n", 60, "how many packets the -trace diagram shows")
-	pcapFile := cmd.Flags.String("pcap", "", "write every packet on the link to this pcap file (IPv4/UDP synthesized), drops to FILE.drops.txt")
-	scenarioFile := cmd.Flags.String("scenario", "", "read the whole experiment (link faults, transport, workload) from this TOML file instead of the flags")
+	out := addOutputFlags(cmd.Flags)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	if *scenarioFile != "" {
-		sc, err := loadScenario(*scenarioFile, proto, cmd.Flags)
-		if err != nil {
-			return cmd.Usagef("%v", err)
-		}
-		return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
-	}
-	sc, err := fl.scenario(proto)
+	sc, err := out.load(cmd.Flags, fl, proto, *mss)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
 	if sc.Bytes <= 0 {
 		return cmd.Usagef("-bytes must be positive")
 	}
-	sc.MSS = *mss
-	return finish(cmd, sc, stdout, *trace, *traceN, *pcapFile, *fl.asJSON)
-}
-
-// finish runs the scenario and writes what was asked for.
-func finish(cmd *cli.Command, sc scenario, stdout io.Writer, trace string, traceN int, pcapFile string, asJSON bool) int {
-	rep := run(sc, trace != "" || pcapFile != "")
-	if trace != "" {
-		if err := writeTrace(trace, rep.records, traceN); err != nil {
-			return cmd.Failf("%v", err)
-		}
+	rep := run(sc, out.keep())
+	if err := out.write(rep.start, rep.records); err != nil {
+		return cmd.Failf("%v", err)
 	}
-	if pcapFile != "" {
-		if err := writePcap(pcapFile, rep); err != nil {
-			return cmd.Failf("%v", err)
-		}
-	}
-	if asJSON {
+	if *fl.asJSON {
 		writeJSON(stdout, rep)
 	} else {
 		rep.print(stdout)
@@ -212,10 +191,10 @@ func run(sc scenario, keep bool) report {
 		// A server still resending to a client that has gone (its last
 		// ACK lost) would linger for minutes of backoff: give it a while,
 		// then closing the network ends it.
-		linger, stop := context.WithTimeout(ctx, 10*time.Second)
+		lingered, stop := context.WithTimeout(ctx, linger)
 		select {
 		case rep.Server = <-serverStats:
-		case <-linger.Done():
+		case <-lingered.Done():
 			nw.Close()
 			rep.Server = <-serverStats
 		}
@@ -325,25 +304,50 @@ func (r report) print(w io.Writer) {
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}
-	fmt.Fprintf(w, "completion %v, goodput %.3f Mbit/s\n\nlinks:\n", r.Completion.Round(time.Millisecond), r.Goodput/1e6)
-	for _, l := range r.Links {
+	fmt.Fprintf(w, "completion %v, goodput %.3f Mbit/s\n", r.Completion.Round(time.Millisecond), r.Goodput/1e6)
+	printLinks(w, r.Links)
+	printConns(w, []rdt.Stats{r.Client, r.Server})
+}
+
+// printLinks prints each direction's counters: sent, delivered, dropped
+// (by cause), duplicated, reordered, corrupted and the longest rate queue.
+func printLinks(w io.Writer, links []sim.DirStats) {
+	fmt.Fprintf(w, "\nlinks:\n")
+	for _, l := range links {
 		fmt.Fprintf(w, "  %-24s sent %-6d delivered %-6d dropped %-5d %v duplicated %d reordered %d corrupted %d max queue %d\n",
 			l.Dir, l.Sent, l.Delivered, l.DroppedTotal(), l.Dropped, l.Duplicated, l.Reordered, l.Corrupted, l.MaxQueue)
 	}
+}
+
+// printConns prints each connection's counters and the first steps of its
+// RTO history.
+func printConns(w io.Writer, conns []rdt.Stats) {
 	fmt.Fprintf(w, "\nconnections:\n")
-	for _, s := range []rdt.Stats{r.Client, r.Server} {
+	for _, s := range conns {
 		fmt.Fprintf(w, "  %-20s segments %-6d data %-6d retransmits %-5d timeouts %-4d corrupt %-4d out-of-order %-4d dups %-4d srtt %v rto %v\n",
 			s.Local, s.Segments, s.DataSent, s.Retransmits, s.Timeouts, s.Corrupt, s.OutOfOrder, s.Duplicates, s.SRTT.Round(time.Microsecond), s.RTO)
 		if n := len(s.RTOHistory); n > 0 {
+			// Steps repeated at one instant (a batch of ACKs for packets
+			// sent together) are shown once, with a count.
 			var steps []string
-			for _, h := range s.RTOHistory[:min(n, 12)] {
+			shown := 0
+			for i := 0; i < n && len(steps) < 12; {
+				h, j := s.RTOHistory[i], i+1
+				for j < n && s.RTOHistory[j] == h {
+					j++
+				}
 				kind := "sample " + h.Sample.Round(time.Microsecond).String()
 				if h.Sample == 0 {
 					kind = "backoff"
 				}
-				steps = append(steps, fmt.Sprintf("%v→%v (%s)", h.At.Round(time.Millisecond), h.RTO, kind))
+				step := fmt.Sprintf("%v→%v (%s)", h.At.Round(time.Millisecond), h.RTO, kind)
+				if j-i > 1 {
+					step += fmt.Sprintf(" ×%d", j-i)
+				}
+				steps = append(steps, step)
+				i, shown = j, j
 			}
-			fmt.Fprintf(w, "    RTO history (first %d of %d): %s\n", min(n, 12), n, strings.Join(steps, ", "))
+			fmt.Fprintf(w, "    RTO history (first %d of %d steps): %s\n", shown, n, strings.Join(steps, ", "))
 		}
 	}
 }

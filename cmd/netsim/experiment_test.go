@@ -64,7 +64,7 @@ func TestEchoExperimentAndBadFlags(t *testing.T) {
 	is.Equal(code, 0) // echo over rdt across every fault
 	is.True(strings.Contains(stdout.String(), "identical: true"))
 	is.Equal(Run([]string{"transfer", "-arq", "tcp"}, &stdout, &stderr), 2)   // unknown ARQ
-	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 1)    // probability out of range: clear failure
+	is.Equal(Run([]string{"transfer", "-loss", "2"}, &stdout, &stderr), 2)    // probability out of range: usage error, before anything runs
 	is.Equal(Run([]string{"transfer", "-rate", "fast"}, &stdout, &stderr), 2) // bad rate
 	is.Equal(Run([]string{"sweep", "-loss", "1:0:1"}, &stdout, &stderr), 2)   // bad range
 }
@@ -79,6 +79,8 @@ func TestSweepWritesOneRowPerRun(t *testing.T) {
 	is.NoErr(err)            // CSV
 	is.Equal(len(rows), 1+6) // header + 3 losses × 2 schemes
 	is.Equal(rows[0][0], "proto")
+	is.Equal(rows[0][len(rows[0])-1], "error") // why a run failed; empty here
+	is.Equal(rows[1][len(rows[1])-1], "")
 	drawing, err := os.ReadFile(svg)
 	is.NoErr(err)                                      // plot written
 	is.True(strings.Contains(string(drawing), "<svg")) // as SVG
@@ -199,7 +201,7 @@ func TestPingThroughTwentyPercentLossUnchanged(t *testing.T) {
 	for _, seed := range []uint64{1, 1, 2} {
 		synctest.Test(t, func(t *testing.T) {
 			f := sim.Faults{Latency: 5 * time.Millisecond, Loss: 0.2, Duplicate: 0.05}
-			reps = append(reps, pingOverSim(context.Background(), seed, f, 100, 10*time.Millisecond, 200*time.Millisecond, io.Discard))
+			reps = append(reps, pingOverSim(context.Background(), seed, f, 100, 10*time.Millisecond, 200*time.Millisecond, io.Discard, false))
 		})
 	}
 	r := reps[0]
@@ -219,6 +221,7 @@ func TestPingThroughTwentyPercentLossUnchanged(t *testing.T) {
 	}
 	is.Equal(code, 0) // the command
 	is.True(strings.Contains(stdout.String(), `"transmitted": 5`))
+	is.True(strings.Contains(stdout.String(), `"dropped": {}`)) // a link's drops are reported even when there are none
 	is.Equal(Run([]string{"ping", "-c", "0"}, &stdout, &stderr), 2)
 }
 
@@ -239,6 +242,10 @@ func TestHTTPdOverSimIsByteExactAgainstMem(t *testing.T) {
 			is.Equal(len(rep.Client), 1)             // both GETs on one keep-alive connection
 		})
 	}
+	is := is.New(t)
 	var stdout, stderr bytes.Buffer
-	is.New(t).Equal(Run([]string{"http", "-bytes", "10000", "-latency", "1ms", "-min-rto", "20ms"}, &stdout, &stderr), 0) // the command, on the wall clock
+	is.Equal(Run([]string{"http", "-bytes", "10000", "-latency", "1ms", "-min-rto", "20ms"}, &stdout, &stderr), 0) // the command, on the wall clock
+	for _, field := range []string{"goodput", "sent", "dropped", "duplicated", "reordered", "max queue", "retransmits", "RTO history"} {
+		is.True(strings.Contains(stdout.String(), field)) // every field of the report, in text too
+	}
 }

@@ -89,6 +89,8 @@ type httpReport struct {
 	Client     []rdt.Stats    `json:"client_conns"`
 	Server     []rdt.Stats    `json:"server_conns"`
 	Error      string         `json:"error,omitempty"`
+	records    []sim.Record   // with sc.Keep
+	start      time.Time      // the network's start, for pcap timestamps
 }
 
 // connRecorder remembers every conn it dials or accepts, for their stats.
@@ -150,7 +152,8 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 		return rep
 	}
 	want := sha256.Sum256(data)
-	nw := sim.New(sim.Config{Seed: sc.Seed, Settle: sc.Settle})
+	nw := sim.New(sim.Config{Seed: sc.Seed, Settle: sc.Settle, Trace: sc.Keep, KeepPayloads: sc.Keep})
+	rep.start = nw.Start()
 	defer nw.Close()
 	link, err := nw.Connect("client", "server", sc.Faults, sc.Faults)
 	if err != nil {
@@ -171,8 +174,7 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	client.Wait(ctx)
-	server.Wait(ctx)
+	endStacks(ctx, nw, linger, client, server)
 	for _, c := range dialer.conns {
 		rep.Client = append(rep.Client, c.Stats())
 	}
@@ -180,6 +182,9 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 		rep.Server = append(rep.Server, c.Stats())
 	}
 	rep.Links = []sim.DirStats{link.Stats("client"), link.Stats("server")}
+	if sc.Keep {
+		rep.records = append(link.Records("client"), link.Records("server")...)
+	}
 	// The same two GETs over transport/mem: the reference.
 	memNet := memNetwork()
 	ref, err := fetchTwice(ctx, memNet, memNet, "server:80", dir, "/file.bin")
@@ -202,16 +207,17 @@ func httpOverSim(ctx context.Context, sc scenario, dir string) httpReport {
 }
 
 func runHTTP(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim http", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json]",
+	cmd := cli.New("netsim http", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap] [-scenario FILE.toml]",
 		"Serves a file of -bytes random bytes with httpd (protocols/httpd, unchanged) on host\n\"server\" and fetches it twice with Go's net/http client from host \"client\" over a\nreliable stream (sim/rdt) across one simulated link with the faults given (both\nways); checks the responses are byte-identical to the same GETs over transport/mem.", stderr)
 	fl := addStreamFlags(cmd.Flags, 1<<20, "size of the file served", "seed of every fault's PRNG and of the file's bytes")
+	out := addOutputFlags(cmd.Flags)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	sc, err := fl.scenario("http")
+	sc, err := out.load(cmd.Flags, fl, "http", 1200)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
@@ -225,8 +231,12 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
 	defer cancel()
+	sc.Keep = out.keep()
 	rep := httpOverSim(ctx, sc, dir)
 	rep.Error = gaveUp(ctx, sc.Timeout, rep.Error)
+	if err := out.write(rep.start, rep.records); err != nil {
+		return cmd.Failf("%v", err)
+	}
 	if *fl.asJSON {
 		writeJSON(stdout, rep)
 	} else {
@@ -235,12 +245,8 @@ func runHTTP(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  GET %d: %d, %d bytes, sha256 %.16s…, ETag %s\n", i+1, r.Status, r.Bytes, r.SHA256, r.Headers["Etag"])
 		}
 		fmt.Fprintf(stdout, "completion %v, goodput %.3f Mbit/s\n", rep.Completion.Round(time.Millisecond), rep.Goodput/1e6)
-		for _, l := range rep.Links {
-			fmt.Fprintf(stdout, "  %-24s sent %-6d delivered %-6d dropped %v\n", l.Dir, l.Sent, l.Delivered, l.Dropped)
-		}
-		for _, s := range append(rep.Client, rep.Server...) {
-			fmt.Fprintf(stdout, "  conn %-18s segments %d retransmits %d timeouts %d srtt %v\n", s.Local, s.Segments, s.Retransmits, s.Timeouts, s.SRTT.Round(time.Microsecond))
-		}
+		printLinks(stdout, rep.Links)
+		printConns(stdout, append(rep.Client, rep.Server...))
 		if rep.Error != "" {
 			fmt.Fprintf(stdout, "error: %s\n", rep.Error)
 		}

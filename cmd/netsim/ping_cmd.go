@@ -13,18 +13,20 @@ import (
 
 // pingReport is what `netsim ping` found.
 type pingReport struct {
-	Seed   uint64         `json:"seed"`
-	Faults sim.Faults     `json:"faults"`
-	Ping   ping.Summary   `json:"ping"`
-	Links  []sim.DirStats `json:"links"`
-	OK     bool           `json:"ok"`
-	Check  string         `json:"check"`
-	Error  string         `json:"error,omitempty"`
+	Seed    uint64         `json:"seed"`
+	Faults  sim.Faults     `json:"faults"`
+	Ping    ping.Summary   `json:"ping"`
+	Links   []sim.DirStats `json:"links"`
+	OK      bool           `json:"ok"`
+	Check   string         `json:"check"`
+	Error   string         `json:"error,omitempty"`
+	records []sim.Record   // when asked to keep them
+	start   time.Time      // the network's start, for pcap timestamps
 }
 
 // runPing pings pingd (protocols/ping, unchanged) across one simulated link.
 func runPing(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim ping", "[-c N] [-i D] [-W D] [-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-rate R] [-seed N] [-json]",
+	cmd := cli.New("netsim ping", "[-c N] [-i D] [-W D] [-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-rate R] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap]",
 		"Serves pingd (protocols/ping, without its own loss) on host \"server\" and pings it\nfrom host \"laptop\" across one simulated link with the faults given (both ways);\nchecks that every probe is accounted for and that each reply the link delivered was\ncounted.", stderr)
 	faults := linkFlags(cmd.Flags)
 	count := cmd.Flags.Int("c", 20, "probes to send")
@@ -32,6 +34,7 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 	timeout := cmd.Flags.Duration("W", time.Second, "how long to wait for each reply")
 	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG")
 	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
+	out := addCaptureFlags(cmd.Flags)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -39,6 +42,9 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
 	f, err := faults()
+	if err == nil {
+		err = f.Validate()
+	}
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
@@ -49,24 +55,27 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		lines = io.Discard
 	}
-	rep := pingOverSim(context.Background(), *seed, f, *count, *interval, *timeout, lines)
+	rep := pingOverSim(context.Background(), *seed, f, *count, *interval, *timeout, lines, out.keep())
+	if err := out.write(rep.start, rep.records); err != nil {
+		return cmd.Failf("%v", err)
+	}
 	if *asJSON {
 		writeJSON(stdout, rep)
 	} else {
 		ping.WriteSummary(stdout, rep.Ping)
 		fmt.Fprintf(stdout, "link faults (each way): %s\n", describe(f))
-		for _, l := range rep.Links {
-			fmt.Fprintf(stdout, "  %-26s sent %-5d delivered %-5d dropped %v duplicated %d reordered %d\n", l.Dir, l.Sent, l.Delivered, l.Dropped, l.Duplicated, l.Reordered)
-		}
+		printLinks(stdout, rep.Links)
 		fmt.Fprintf(stdout, "check: %s\n", rep.Check)
 	}
 	return exitCode(rep.OK)
 }
 
-// pingOverSim runs one ping session over a fresh sim network.
-func pingOverSim(ctx context.Context, seed uint64, f sim.Faults, count int, interval, timeout time.Duration, out io.Writer) pingReport {
+// pingOverSim runs one ping session over a fresh sim network; with keep,
+// the report holds every packet's record for -trace and -pcap.
+func pingOverSim(ctx context.Context, seed uint64, f sim.Faults, count int, interval, timeout time.Duration, out io.Writer, keep bool) pingReport {
 	rep := pingReport{Seed: seed, Faults: f}
-	nw := sim.New(sim.Config{Seed: seed})
+	nw := sim.New(sim.Config{Seed: seed, Trace: keep, KeepPayloads: keep})
+	rep.start = nw.Start()
 	defer nw.Close()
 	link, err := nw.Connect("laptop", "server", f, f)
 	if err != nil {
@@ -104,6 +113,9 @@ func pingOverSim(ctx context.Context, seed uint64, f sim.Faults, count int, inte
 	}
 	rep.Ping = client.Summary()
 	rep.Links = []sim.DirStats{link.Stats("laptop"), link.Stats("server")}
+	if keep {
+		rep.records = append(link.Records("laptop"), link.Records("server")...)
+	}
 	replies := rep.Links[1].Delivered
 	s := rep.Ping
 	accounted := s.Received + s.Late + s.Lost

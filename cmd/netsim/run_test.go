@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,7 +17,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // simulated links by default) and over transport/mem: every stop must check
 // out and the summary must say so.
 func TestTourPasses(t *testing.T) {
-	for _, args := range [][]string{{"tour"}, {"tour", "-net", "mem"}} {
+	capture := filepath.Join(t.TempDir(), "tour.pcap")
+	for _, args := range [][]string{{"tour", "-pcap", capture}, {"tour", "-net", "mem"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			is := is.New(t)
 			var stdout, stderr bytes.Buffer
@@ -26,6 +29,16 @@ func TestTourPasses(t *testing.T) {
 			is.Equal(code, 0)                                                      // tour passed
 			is.True(strings.Contains(stdout.String(), "tour passed"))              // says so
 			is.True(strings.Contains(stdout.String(), "reader -- \"connio.Chunk")) // prints the echo graph
+			if args[1] == "-pcap" {
+				is.True(strings.Contains(stdout.String(), "the laptop–pingd link loses 20% of packets each way")) // ping through 20% loss
+				is.True(strings.Contains(stdout.String(), "pingd dropped 0, the link lost"))                      // every loss on the link
+				is.True(countPackets(t, capture) > 100)                                                           // the world's links captured
+				drops, err := os.ReadFile(capture + ".drops.txt")
+				is.NoErr(err)                                                          // with the drops aside
+				is.True(strings.Contains(string(drops), "laptop:40000 > pingd:12000")) // the ping requests lost
+			} else {
+				is.True(strings.Contains(stdout.String(), "(-loss 0.2 -seed 1)")) // pingd drops 20%
+			}
 		})
 	}
 }

@@ -79,5 +79,5 @@ func loadScenario(path, proto string, fs *flag.FlagSet) (scenario, error) {
 	if _, err := rdt.ParseARQ(string(sc.ARQ)); err != nil {
 		return scenario{}, err
 	}
-	return sc, nil
+	return sc, sc.check()
 }

@@ -24,8 +24,13 @@ type smtpReport struct {
 	OK         bool           `json:"ok"`
 	Check      string         `json:"check"`
 	Completion time.Duration  `json:"completion"`
+	Goodput    float64        `json:"goodput_bps"` // message bits per second, laptop to mx
 	Links      []sim.DirStats `json:"links"`
+	Client     []rdt.Stats    `json:"client_conns"`
+	Server     []rdt.Stats    `json:"server_conns"`
 	Error      string         `json:"error,omitempty"`
+	records    []sim.Record   // with sc.Keep
+	start      time.Time      // the network's start, for pcap timestamps
 }
 
 // deliverMail sends msg with the smtp client (unchanged) from dialNet to a
@@ -77,7 +82,8 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 		rep.Error = err.Error()
 		return rep
 	}
-	nw := sim.New(sim.Config{Seed: sc.Seed, Settle: sc.Settle})
+	nw := sim.New(sim.Config{Seed: sc.Seed, Settle: sc.Settle, Trace: sc.Keep, KeepPayloads: sc.Keep})
+	rep.start = nw.Start()
 	defer nw.Close()
 	link, err := nw.Connect("laptop", "mx", sc.Faults, sc.Faults)
 	if err != nil {
@@ -91,14 +97,23 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 		return rep
 	}
 	mx, _ := rdt.New(nw.Host("mx"), cfg)
-	overSim, took, err := deliverMail(ctx, mx, laptop, msg)
+	dialer, listener := &connRecorder{Network: laptop}, &connRecorder{Network: mx}
+	overSim, took, err := deliverMail(ctx, listener, dialer, msg)
 	rep.Completion = took
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	laptop.Wait(ctx)
-	mx.Wait(ctx)
+	endStacks(ctx, nw, linger, laptop, mx)
+	for _, c := range dialer.conns {
+		rep.Client = append(rep.Client, c.Stats())
+	}
+	for _, c := range listener.conns {
+		rep.Server = append(rep.Server, c.Stats())
+	}
 	rep.Links = []sim.DirStats{link.Stats("laptop"), link.Stats("mx")}
+	if sc.Keep {
+		rep.records = append(link.Records("laptop"), link.Records("mx")...)
+	}
 	n := memNetwork()
 	overMem, _, err := deliverMail(ctx, n, n, msg)
 	if err != nil && rep.Error == "" {
@@ -106,22 +121,26 @@ func smtpOverSim(ctx context.Context, sc scenario) smtpReport {
 	}
 	same := len(overSim) == 1 && len(overMem) == 1 && bytes.Equal(overSim[0].Data, msg) && bytes.Equal(overMem[0].Data, msg)
 	rep.OK = rep.Error == "" && same
+	if rep.OK { // a run that failed delivered nothing it can be credited for
+		rep.Goodput = float64(len(msg)*8) / rep.Completion.Seconds()
+	}
 	rep.Check = fmt.Sprintf("a %d-byte message (%d-byte attachment) received byte for byte over sim/rdt %s and over transport/mem: %v",
 		len(msg), sc.Bytes, sc.ARQ, same)
 	return rep
 }
 
 func runSMTP(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim smtp", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json]",
+	cmd := cli.New("netsim smtp", "[link flags] [-arq saw|gbn|sr|perfect] [-window N] [-bytes N] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap] [-scenario FILE.toml]",
 		"Composes an email with an attachment of -bytes random bytes and sends it with the smtp\nclient (protocols/smtp, unchanged) from host \"laptop\" to a go-smtp server on host \"mx\"\nover a reliable stream (sim/rdt) across one simulated link with the faults given (both\nways); checks the server received exactly the message, as over transport/mem.", stderr)
 	fl := addStreamFlags(cmd.Flags, 256<<10, "size of the attachment", "seed of every fault's PRNG and of the attachment's bytes")
+	out := addOutputFlags(cmd.Flags)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	sc, err := fl.scenario("smtp")
+	sc, err := out.load(cmd.Flags, fl, "smtp", 1200)
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
@@ -130,15 +149,19 @@ func runSMTP(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sc.Timeout)
 	defer cancel()
+	sc.Keep = out.keep()
 	rep := smtpOverSim(ctx, sc)
 	rep.Error = gaveUp(ctx, sc.Timeout, rep.Error)
+	if err := out.write(rep.start, rep.records); err != nil {
+		return cmd.Failf("%v", err)
+	}
 	if *fl.asJSON {
 		writeJSON(stdout, rep)
 	} else {
-		fmt.Fprintf(stdout, "netsim smtp: laptop → mx over %s, seed %d\nlink faults (each way): %s\ncompletion %v\n", sc.ARQ, sc.Seed, describe(sc.Faults), rep.Completion.Round(time.Millisecond))
-		for _, l := range rep.Links {
-			fmt.Fprintf(stdout, "  %-24s sent %-6d delivered %-6d dropped %v\n", l.Dir, l.Sent, l.Delivered, l.Dropped)
-		}
+		fmt.Fprintf(stdout, "netsim smtp: laptop → mx over %s, seed %d\nlink faults (each way): %s\ncompletion %v, goodput %.3f Mbit/s\n",
+			sc.ARQ, sc.Seed, describe(sc.Faults), rep.Completion.Round(time.Millisecond), rep.Goodput/1e6)
+		printLinks(stdout, rep.Links)
+		printConns(stdout, append(rep.Client, rep.Server...))
 		if rep.Error != "" {
 			fmt.Fprintf(stdout, "error: %s\n", rep.Error)
 		}

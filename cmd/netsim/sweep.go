@@ -55,6 +55,15 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
+	for _, a := range schemes {
+		for _, loss := range losses {
+			f := base
+			f.Loss = loss
+			if err := (scenario{Faults: f, ARQ: a, Window: *window, MSS: 1200, Timeout: *timeout}).check(); err != nil {
+				return cmd.Usagef("%v", err)
+			}
+		}
+	}
 	w := stdout
 	if *out != "-" {
 		f, err := os.Create(*out)
@@ -65,7 +74,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		w = f
 	}
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"proto", "arq", "loss", "seed", "bytes", "ok", "completion_s", "goodput_bps", "retransmits", "timeouts", "packets_sent", "packets_dropped"})
+	cw.Write([]string{"proto", "arq", "loss", "seed", "bytes", "ok", "completion_s", "goodput_bps", "retransmits", "timeouts", "packets_sent", "packets_dropped", "error"})
 	total, done := len(losses)*len(schemes), 0
 	curves := make(map[rdt.ARQ]plotter.XYs)
 	failed := 0
@@ -74,8 +83,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			f := base
 			f.Loss = loss
 			rep := sweepPoint(scenario{Proto: *proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout})
+			why := rep.Error
 			if !rep.OK {
 				failed++
+				if why == "" {
+					why = "check failed: " + rep.Check
+				}
+				fmt.Fprintf(stderr, "\nrun %d (%s, loss %g) failed: %s\n", done+1, a, loss, why)
 			}
 			var sent, dropped uint64
 			for _, l := range rep.Links {
@@ -85,7 +99,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			cw.Write([]string{*proto, string(a), strconv.FormatFloat(loss, 'g', -1, 64), strconv.FormatUint(*seed, 10), strconv.Itoa(*size),
 				strconv.FormatBool(rep.OK), strconv.FormatFloat(rep.Completion.Seconds(), 'f', 4, 64), strconv.FormatFloat(rep.Goodput, 'f', 0, 64),
 				strconv.FormatUint(rep.Client.Retransmits, 10), strconv.FormatUint(rep.Client.Timeouts, 10),
-				strconv.FormatUint(sent, 10), strconv.FormatUint(dropped, 10)})
+				strconv.FormatUint(sent, 10), strconv.FormatUint(dropped, 10), why})
 			cw.Flush()
 			curves[a] = append(curves[a], plotter.XY{X: loss, Y: rep.Goodput / 1e6})
 			done++

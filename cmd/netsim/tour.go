@@ -47,13 +47,14 @@ func stops() []stop {
 }
 
 func runTour(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim tour", "[-net sim|mem] [-sim-loss P] [-graph mermaid|dot|none] [-json] [-bus mem|nats://HOST:PORT] [-v]",
+	cmd := cli.New("netsim tour", "[-net sim|mem] [-sim-loss P] [-graph mermaid|dot|none] [-json] [-trace FILE.mmd] [-pcap FILE.pcap] [-bus mem|nats://HOST:PORT] [-v]",
 		"Runs every netstages protocol over a simulated lossy network (by default), checks each\nresult, and prints what happened with each pipeline's stage graph and counts.", stderr)
 	graph := cmd.Flags.String("graph", "mermaid", "how to print each pipeline's graph: mermaid, dot or none")
 	asJSON := cmd.Flags.Bool("json", false, "print the final summary as JSON")
 	netKind := cmd.Flags.String("net", "sim", "network for the stops: sim (simulated links, 1 ms, lossy, reliable streams by sim/rdt) or mem (transport/mem: perfect pipes)")
 	simLoss := cmd.Flags.Float64("sim-loss", 0.05, "with -net sim: loss probability of every link, each way (datagram stops see it too)")
 	busFlags := cmd.BusFlags()
+	out := addCaptureFlags(cmd.Flags)
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
@@ -70,13 +71,17 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var network transport.Network = mem.NewNetwork(0)
+	var w *world
 	switch *netKind {
 	case "mem":
+		if out.keep() {
+			return cmd.Usagef("-trace and -pcap need -net sim")
+		}
 	case "sim":
 		if *simLoss < 0 || *simLoss >= 1 {
 			return cmd.Usagef("-sim-loss must be in [0,1)")
 		}
-		w := newWorld(1, sim.Faults{Latency: time.Millisecond, Loss: *simLoss}, rdt.Config{ARQ: rdt.SelectiveRepeat, MinRTO: 20 * time.Millisecond})
+		w = newWorld(1, sim.Faults{Latency: time.Millisecond, Loss: *simLoss}, rdt.Config{ARQ: rdt.SelectiveRepeat, MinRTO: 20 * time.Millisecond}, out.keep())
 		defer w.Close()
 		network = w
 	default:
@@ -113,6 +118,14 @@ func runTour(args []string, stdout, stderr io.Writer) int {
 	t.events.Close()
 	<-busDone
 	<-countDone
+	if w != nil && out.keep() {
+		// The stops over the shared world's links; the sim stop's transfer
+		// and httpd runs have networks of their own ('netsim transfer' and
+		// 'netsim http' capture those).
+		if err := out.write(w.net.Start(), w.records()); err != nil {
+			return cmd.Failf("%v", err)
+		}
+	}
 	return t.summary(counter.Counts(), *asJSON)
 }
 
@@ -217,7 +230,7 @@ func echoExchange(ctx context.Context, n transport.Network, addr, send string) (
 // on the way and stops can check exact outcomes).
 func (t *tour) linkDrops(a, b string) (aToB, bToA uint64, lossy bool) {
 	w, ok := t.net.(*world)
-	if !ok || w.faults.Loss == 0 {
+	if !ok || w.linkFaults(a, b).Loss == 0 {
 		return 0, 0, false
 	}
 	for _, l := range w.net.Links() {

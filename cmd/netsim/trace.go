@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"netstages/sim"
 	"netstages/sim/pcap"
@@ -13,12 +14,12 @@ import (
 
 // writePcap writes the run's packets to path and its drops to
 // path.drops.txt.
-func writePcap(path string, rep report) error {
+func writePcap(path string, start time.Time, recs []sim.Record) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := pcap.Write(f, rep.start, rep.records); err != nil {
+	if err := pcap.Write(f, start, recs); err != nil {
 		f.Close()
 		return err
 	}
@@ -29,7 +30,7 @@ func writePcap(path string, rep report) error {
 	if err != nil {
 		return err
 	}
-	if err := pcap.WriteDrops(d, rep.records); err != nil {
+	if err := pcap.WriteDrops(d, recs); err != nil {
 		d.Close()
 		return err
 	}
@@ -46,9 +47,19 @@ func writeTrace(path string, recs []sim.Record, n int) error {
 		}
 		return strings.Compare(a.From, b.From)
 	})
+	recs = recs[:min(n, len(recs))]
 	var b strings.Builder
-	b.WriteString("sequenceDiagram\n  participant client\n  participant server\n")
-	for _, r := range recs[:min(n, len(recs))] {
+	b.WriteString("sequenceDiagram\n")
+	var hosts []string // in order of their first packet
+	for _, r := range recs {
+		for _, h := range []string{host(r.From), host(r.To)} {
+			if !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+				fmt.Fprintf(&b, "  participant %s\n", h)
+			}
+		}
+	}
+	for _, r := range recs {
 		from, to := host(r.From), host(r.To)
 		label := fmt.Sprintf("%d B", r.Size)
 		if seg, err := rdt.Decode(r.Payload); err == nil {

@@ -1,7 +1,8 @@
 // Package pcap writes sim link transcripts as a pcap capture that Wireshark
 // and tcpdump open: every packet that entered a link, at its send time, with
-// synthesized IPv4 and UDP headers (LINKTYPE_RAW, nanosecond timestamps),
-// and a side report of the ones the link dropped.
+// synthesized IPv4 and UDP headers (LINKTYPE_RAW, nanosecond timestamps,
+// written by github.com/gopacket/gopacket/pcapgo), and a side report of the
+// ones the link dropped.
 //
 // Hosts get addresses 10.0.0.1, 10.0.0.2, … in the sorted order of their
 // names, so the same transcript always gives the same bytes. Timestamps are

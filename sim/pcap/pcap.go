@@ -10,14 +10,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"netstages/sim"
 )
 
 const (
-	magicNanos  = 0xa1b23c4d // pcap with nanosecond timestamps
-	linkTypeRaw = 101        // raw IPv4/IPv6, no link-layer header
-	snapLen     = 65535
-	maxPayload  = 65535 - 20 - 8
+	snapLen    = 65535
+	maxPayload = 65535 - 20 - 8
 )
 
 // Addresses maps every host named in recs to an IPv4 address, by sorted name.
@@ -39,32 +41,26 @@ func Addresses(recs []sim.Record) map[string]net.IP {
 	return ips
 }
 
-// Write writes recs, in send order, as a pcap capture. Records need their
+// Write writes recs, in send order, as a pcap capture (gopacket's pcapgo
+// writer: nanosecond timestamps, LINKTYPE_RAW). Records need their
 // payloads (sim.Config.KeepPayloads).
 func Write(w io.Writer, start time.Time, recs []sim.Record) error {
 	recs = sorted(recs)
 	ips := Addresses(recs)
 	bw := bufio.NewWriter(w)
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], magicNanos)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], snapLen)
-	binary.LittleEndian.PutUint32(hdr[20:], linkTypeRaw)
-	bw.Write(hdr)
+	pw := pcapgo.NewWriterNanos(bw)
+	if err := pw.WriteFileHeader(snapLen, layers.LinkTypeRaw); err != nil {
+		return err
+	}
 	for _, r := range recs {
 		pkt, err := datagram(r, ips)
 		if err != nil {
 			return err
 		}
-		t := start.Add(r.Sent)
-		rec := make([]byte, 16)
-		binary.LittleEndian.PutUint32(rec[0:], uint32(t.Unix()))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(t.Nanosecond()))
-		binary.LittleEndian.PutUint32(rec[8:], uint32(len(pkt)))
-		binary.LittleEndian.PutUint32(rec[12:], uint32(len(pkt)))
-		bw.Write(rec)
-		bw.Write(pkt)
+		ci := gopacket.CaptureInfo{Timestamp: start.Add(r.Sent), CaptureLength: len(pkt), Length: len(pkt)}
+		if err := pw.WritePacket(ci, pkt); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }

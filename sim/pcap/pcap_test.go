@@ -3,6 +3,7 @@ package pcap_test
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/matryer/is"
 	"go.uber.org/goleak"
 
@@ -95,4 +99,38 @@ func TestTcpdumpReadsTheCapture(t *testing.T) {
 	}
 	is.Equal(udp, 40)                                                       // every packet decoded as UDP
 	is.True(strings.Contains(string(out), "10.0.0.1.1000 > 10.0.0.2.2000")) // alice → bob, ports kept
+}
+
+// TestGopacketReadsTheCapture reads the capture back with gopacket's pcapgo
+// reader and decodes each packet's IPv4 and UDP layers: addresses, ports and
+// payloads must be the records', in send order.
+func TestGopacketReadsTheCapture(t *testing.T) {
+	is := is.New(t)
+	c, _, recs := capture(t, 4)
+	r, err := pcapgo.NewReader(bytes.NewReader(c))
+	is.NoErr(err)                                                    // a pcap header
+	is.Equal(r.LinkType(), layers.LinkTypeRaw)                       // raw IP
+	is.Equal(r.Resolution(), gopacket.TimestampResolutionNanosecond) // nanosecond timestamps
+	ips := pcap.Addresses(recs)
+	n := 0
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		is.NoErr(err) // a packet record
+		is.Equal(ci.CaptureLength, len(data))
+		pkt := gopacket.NewPacket(data, layers.LayerTypeIPv4, gopacket.Default)
+		ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		is.True(ip != nil && udp != nil) // IPv4 and UDP decode
+		fromAlice := ip.SrcIP.Equal(ips["alice"])
+		is.True(fromAlice || ip.SrcIP.Equal(ips["bob"]))          // a synthesized address
+		is.Equal(udp.SrcPort == 1000, fromAlice)                  // alice:1000 → bob:2000 or back
+		is.Equal(udp.DstPort == 2000, fromAlice)                  // and the destination port
+		is.True(strings.HasPrefix(string(udp.Payload), "hello ")) // the payload as sent
+		is.Equal(int(udp.Length), 8+len(udp.Payload))             // UDP length
+		n++
+	}
+	is.Equal(n, len(recs)) // every packet, dropped ones too
 }
