@@ -600,6 +600,24 @@ func TestFailureRepliesAtTheOtherSteps(t *testing.T) {
 			}
 		}
 	}
+	// refuse greets (or refuses the greeting when cmd is ""), answers EHLO
+	// (or refuses it), and refuses cmd with reply.
+	refuse := func(cmd, reply string) func(c net.Conn, r *bufio.Reader) {
+		return func(c net.Conn, r *bufio.Reader) {
+			defer rest(c, r)
+			if cmd == "" {
+				io.WriteString(c, reply)
+				return
+			}
+			io.WriteString(c, "220 refusing.test\r\n")
+			expect(t, r, "EHLO")
+			if cmd != "EHLO" {
+				io.WriteString(c, ehlo)
+				expect(t, r, cmd)
+			}
+			io.WriteString(c, reply)
+		}
+	}
 	envelope := func(pipelining bool, dataReply string) func(c net.Conn, r *bufio.Reader) {
 		return func(c net.Conn, r *bufio.Reader) {
 			io.WriteString(c, "220 refusing.test\r\n")
@@ -631,44 +649,13 @@ func TestFailureRepliesAtTheOtherSteps(t *testing.T) {
 		enhanced  smtp.EnhancedCode
 		temporary bool
 	}{
-		{"greeting 421", smtp.Config{}, func(c net.Conn, r *bufio.Reader) {
-			io.WriteString(c, "421 4.3.2 too busy\r\n")
-			rest(c, r)
-		}, true, 421, smtp.EnhancedCode{4, 3, 2}, true},
-		{"greeting 554", smtp.Config{}, func(c net.Conn, r *bufio.Reader) {
-			io.WriteString(c, "554 5.7.1 no service for you\r\n")
-			rest(c, r)
-		}, true, 554, smtp.EnhancedCode{5, 7, 1}, false},
-		{"EHLO 421", smtp.Config{}, func(c net.Conn, r *bufio.Reader) {
-			io.WriteString(c, "220 refusing.test\r\n")
-			expect(t, r, "EHLO")
-			io.WriteString(c, "421 4.3.2 shutting down\r\n")
-			rest(c, r)
-		}, true, 421, smtp.EnhancedCode{4, 3, 2}, true},
-		{"STARTTLS 454", smtp.Config{StartTLS: smtp.TLSRequired}, func(c net.Conn, r *bufio.Reader) {
-			io.WriteString(c, "220 refusing.test\r\n")
-			expect(t, r, "EHLO")
-			io.WriteString(c, ehlo)
-			expect(t, r, "STARTTLS")
-			io.WriteString(c, "454 4.7.0 TLS not available\r\n")
-			rest(c, r)
-		}, true, 454, smtp.EnhancedCode{4, 7, 0}, true},
-		{"STARTTLS 501", smtp.Config{StartTLS: smtp.TLSRequired}, func(c net.Conn, r *bufio.Reader) {
-			io.WriteString(c, "220 refusing.test\r\n")
-			expect(t, r, "EHLO")
-			io.WriteString(c, ehlo)
-			expect(t, r, "STARTTLS")
-			io.WriteString(c, "501 5.5.4 no\r\n")
-			rest(c, r)
-		}, true, 501, smtp.EnhancedCode{5, 5, 4}, false},
-		{"AUTH 454", smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "alice", Password: "pw"}}, func(c net.Conn, r *bufio.Reader) {
-			io.WriteString(c, "220 refusing.test\r\n")
-			expect(t, r, "EHLO")
-			io.WriteString(c, ehlo)
-			expect(t, r, "AUTH PLAIN")
-			io.WriteString(c, "454 4.7.0 temporary authentication failure\r\n")
-			rest(c, r)
-		}, true, 454, smtp.EnhancedCode{4, 7, 0}, true},
+		{"greeting 421", smtp.Config{}, refuse("", "421 4.3.2 too busy\r\n"), true, 421, smtp.EnhancedCode{4, 3, 2}, true},
+		{"greeting 554", smtp.Config{}, refuse("", "554 5.7.1 no service for you\r\n"), true, 554, smtp.EnhancedCode{5, 7, 1}, false},
+		{"EHLO 421", smtp.Config{}, refuse("EHLO", "421 4.3.2 shutting down\r\n"), true, 421, smtp.EnhancedCode{4, 3, 2}, true},
+		{"STARTTLS 454", smtp.Config{StartTLS: smtp.TLSRequired}, refuse("STARTTLS", "454 4.7.0 TLS not available\r\n"), true, 454, smtp.EnhancedCode{4, 7, 0}, true},
+		{"STARTTLS 501", smtp.Config{StartTLS: smtp.TLSRequired}, refuse("STARTTLS", "501 5.5.4 no\r\n"), true, 501, smtp.EnhancedCode{5, 5, 4}, false},
+		{"AUTH 454", smtp.Config{StartTLS: smtp.TLSOff, Auth: &smtp.Auth{Username: "alice", Password: "pw"}},
+			refuse("AUTH PLAIN", "454 4.7.0 temporary authentication failure\r\n"), true, 454, smtp.EnhancedCode{4, 7, 0}, true},
 		{"DATA 451 lockstep", smtp.Config{}, envelope(false, "451 4.3.0 try again\r\n"), false, 451, smtp.EnhancedCode{4, 3, 0}, true},
 		{"DATA 554 lockstep", smtp.Config{}, envelope(false, "554 5.5.1 no valid recipients\r\n"), false, 554, smtp.EnhancedCode{5, 5, 1}, false},
 		{"DATA 451 pipelined", smtp.Config{}, envelope(true, "451 4.3.0 try again\r\n"), false, 451, smtp.EnhancedCode{4, 3, 0}, true},
