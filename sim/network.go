@@ -325,7 +325,7 @@ type direction struct {
 	// the stages' state.
 	direct bool
 	sched  sync.Mutex
-	out    *actors.Output[batch] // the ingress stage's output, set before ready closes
+	out    *actors.Output[batch] // the ingress stage's output, set before ready closes, nil once the link stops
 	ready  chan struct{}
 	wake   chan struct{} // a packet is due before armed
 	armed  time.Time     // when the clock means to wake; zero when it waits for wake only
@@ -403,6 +403,10 @@ func (d *direction) sendDirect(from, to Addr, payloads [][]byte, sent time.Time,
 		return ErrClosed
 	}
 	d.sched.Lock()
+	if d.out == nil { // the link has stopped (see clock)
+		d.sched.Unlock()
+		return ErrClosed
+	}
 	n := len(payloads)
 	if cap(d.scratch) < n {
 		d.scratch, d.scratchPtrs = make([]Packet, n), make([]*Packet, n)
@@ -476,6 +480,11 @@ func (d *direction) clock(ctx context.Context, out *actors.Output[batch]) error 
 			d.handOverDue(time.Now())
 			d.sched.Unlock()
 		case <-ctx.Done():
+			// When this returns the runtime ends the fused stages; no
+			// sender may be in them then, nor enter them after.
+			d.sched.Lock()
+			d.out = nil
+			d.sched.Unlock()
 			return nil
 		}
 	}

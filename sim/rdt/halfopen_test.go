@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -88,5 +89,38 @@ func TestStopAndWaitUnderHeavyLossAndDuplicationEnds(t *testing.T) {
 	}
 	if exact < seeds/2 {
 		t.Fatalf("only %d of %d runs delivered everything", exact, seeds)
+	}
+}
+
+// TestLastAckGivesUpSoonOnAVanishedPeer: the client has closed, the server
+// has read everything and closes too, but its FIN never arrives (the link
+// to the client is down, as it would be for a client gone after its
+// TIME-WAIT: no RST comes from a closed port here). With nothing left to
+// deliver, the server resends its FIN lastAckRetries times, not MaxRetries
+// times through minutes of backoff, and ends cleanly.
+func TestLastAckGivesUpSoonOnAVanishedPeer(t *testing.T) {
+	for _, arq := range variants {
+		t.Run(string(arq), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				is := is.New(t)
+				w := newWorld(t, 1, rdt.Config{ARQ: arq}, sim.Faults{}, sim.Faults{})
+				defer w.net.Close()
+				c, s, _ := w.pipe(t)
+				is.NoErr(c.Close())            // the client's FIN
+				_, err := io.ReadAll(s)        // reaches the server
+				is.NoErr(err)                  // as EOF
+				synctest.Wait()                // and is acknowledged
+				w.link.SetDown("server", true) // the client is gone: nothing reaches it,
+				w.link.SetDown("client", true) // and its RST after TIME-WAIT is lost
+				start := time.Now()
+				is.NoErr(s.Close()) // LAST-ACK: only the server's FIN is outstanding
+				<-s.(*rdt.Conn).Done()
+				took := time.Since(start)
+				st := s.(*rdt.Conn).Stats()
+				is.True(st.Timeouts <= 4)      // three resends of the FIN, then the timeout that gives up
+				is.True(took < 10*time.Second) // seconds, not minutes of backoff
+				is.Equal(st.Err, "")           // and nothing went wrong: every byte was delivered both ways
+			})
+		})
 	}
 }

@@ -379,7 +379,7 @@ func (s *sender) onTimers(now time.Time, out []wire) []wire {
 		if i == 0 || s.cfg.ARQ == SelectiveRepeat {
 			o.tries++
 		}
-		if o.tries > s.cfg.MaxRetries {
+		if o.tries > s.retryLimit() {
 			// Give up, and say so: a peer still waiting gets an RST
 			// rather than waiting for ever.
 			if s.lastAck() {
@@ -397,6 +397,22 @@ func (s *sender) onTimers(now time.Time, out []wire) []wire {
 		out = append(out, wire{seg: Segment{Kind: o.kind, Seq: o.seq, Payload: o.payload}})
 	}
 	return out
+}
+
+// lastAckRetries bounds the resends of our FIN once everything else is
+// acknowledged both ways (LAST-ACK). Nothing is left to deliver then, and a
+// peer that has come and gone through its TIME-WAIT no longer answers
+// (there is no RST from a closed port here): backing off through MaxRetries
+// would hold the connection for minutes for nothing.
+const lastAckRetries = 3
+
+// retryLimit is how many times a packet may time out now: MaxRetries, or
+// lastAckRetries in LAST-ACK.
+func (s *sender) retryLimit() int {
+	if s.lastAck() {
+		return min(s.cfg.MaxRetries, lastAckRetries)
+	}
+	return s.cfg.MaxRetries
 }
 
 // lastAck says whether only our FIN is outstanding after the peer's FIN.
