@@ -57,7 +57,9 @@
 // Ending: the sender pipeline's arq stage finishes when both FINs are
 // acknowledged (after a TIME-WAIT of four RTOs, extended while the peer keeps resending), after Close once its FIN is
 // acknowledged and two RTOs pass (an RST tells a peer that has not finished),
-// on an RST, or after MaxRetries timeouts in a row (ETIMEDOUT). An end
+// on an RST, after three unanswered resends of its FIN in LAST-ACK (a clean
+// end: everything was delivered), or after MaxRetries timeouts in a row
+// (ETIMEDOUT). An end
 // with nothing in flight that still waits for the peer's FIN has no
 // retransmission timer, so it probes (keepalive; not under ARQ perfect): after MaxRTO of silence it
 // sends a SYNACK, which any live end answers with an ACK, and again every
