@@ -18,7 +18,6 @@ import (
 	"netstages/actors/graphview"
 	"netstages/cmd/internal/cli"
 	"netstages/protocols/echo"
-	"netstages/transport"
 )
 
 // Run is echod's whole life; ready, if not nil, receives the listening
@@ -49,16 +48,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	}
 	log := cmd.Logger()
 
-	ln, err := (&transport.System{}).Listen(context.Background(), "tcp", *addr)
+	ln, statusLn, err := cli.Listen(*addr, *statusAddr)
 	if err != nil {
 		return cmd.Failf("%v", err)
-	}
-	var statusLn net.Listener
-	if *statusAddr != "" {
-		if statusLn, err = net.Listen("tcp", *statusAddr); err != nil {
-			ln.Close()
-			return cmd.Failf("-status-addr: %v", err)
-		}
 	}
 	events, err := busFlags.Open(log)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"syscall"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"netstages/actors/bus"
 	"netstages/cmd/internal/cli"
 	"netstages/protocols/httpd"
-	"netstages/transport"
 )
 
 // Ready is what Run reports once it listens (tests use it).
@@ -112,16 +110,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 	defer files.Close()
 	srv.Handle, srv.Refuse = files.Handler(), files.Refuse
 
-	ln, err := (&transport.System{}).Listen(context.Background(), "tcp", *addr)
+	ln, status, err := cli.Listen(*addr, *statusAddr)
 	if err != nil {
 		return cmd.Failf("%v", err)
-	}
-	var status net.Listener
-	if *statusAddr != "" {
-		if status, err = net.Listen("tcp", *statusAddr); err != nil {
-			ln.Close()
-			return cmd.Failf("-status-addr: %v", err)
-		}
 	}
 	fmt.Fprintf(stdout, "httpd: serving %s on http://%s/\n", *root, ln.Addr())
 	r := Ready{Addr: ln.Addr().String()}

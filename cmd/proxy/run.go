@@ -137,16 +137,9 @@ func Run(args []string, stdout, stderr io.Writer, ready chan<- Ready) int {
 			proxy.NewCollector(cfg, srv.Active), status.NewStageCollector("proxy", meter))
 	}
 
-	ln, err := (&transport.System{}).Listen(context.Background(), "tcp", *addr)
+	ln, status, err := cli.Listen(*addr, *statusAddr)
 	if err != nil {
 		return cmd.Failf("%v", err)
-	}
-	var status net.Listener
-	if *statusAddr != "" {
-		if status, err = net.Listen("tcp", *statusAddr); err != nil {
-			ln.Close()
-			return cmd.Failf("-status-addr: %v", err)
-		}
 	}
 	fmt.Fprintf(stdout, "proxy: listening on %s (try: curl -x http://%s http://example.org/)\n", ln.Addr(), ln.Addr())
 	r := Ready{Addr: ln.Addr().String()}
