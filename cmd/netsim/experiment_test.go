@@ -297,3 +297,35 @@ func TestSameSeedHTTPAndSMTPAreByteIdentical(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepFromAScenarioFile: -scenario gives the experiment swept (here
+// an echo over a 1 ms link, 4 KiB, seed 9), -loss and -arq its axes; other
+// experiment flags beside the file, -proto with it, or a file that does
+// not say its proto are usage errors.
+func TestSweepFromAScenarioFile(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "echo.toml")
+	is.NoErr(os.WriteFile(file, []byte("proto = \"echo\"\nseed = 9\nbytes = 4096\nmin_rto = \"20ms\"\n[faults]\nlatency = \"1ms\"\n"), 0o644))
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"sweep", "-scenario", file, "-loss", "0:0.1:0.1", "-arq", "gbn,sr"}, &stdout, &stderr)
+	is.Equal(code, 0) // every run checked out
+	rows, err := csv.NewReader(&stdout).ReadAll()
+	is.NoErr(err)
+	is.Equal(len(rows), 1+4) // header + 2 losses × 2 schemes
+	for _, r := range rows[1:] {
+		is.Equal(r[0], "echo") // the file's proto
+		is.Equal(r[3], "9")    // its seed
+		is.Equal(r[4], "4096") // its size
+	}
+	is.Equal(rows[2][2], "0.1") // the sweep's losses
+	noProto := filepath.Join(dir, "none.toml")
+	is.NoErr(os.WriteFile(noProto, []byte("seed = 9\n"), 0o644))
+	for _, args := range [][]string{
+		{"sweep", "-scenario", file, "-window", "8"},   // described twice
+		{"sweep", "-scenario", file, "-proto", "http"}, // proto twice
+		{"sweep", "-scenario", noProto},                // which run?
+	} {
+		is.Equal(Run(args, &stdout, &stderr), 2) // usage error
+	}
+}

@@ -43,11 +43,13 @@ const maxScenarioSize = 1 << 20
 //	from = "1s"
 //	to = "2s"
 //
-// The faults apply to both directions.
-func loadScenario(path, proto string, fs *flag.FlagSet) (scenario, error) {
+// The faults apply to both directions. An empty proto takes the file's (a
+// sweep); axes names the flags that may still be given beside the file
+// (a sweep's -loss and -arq, which vary around it).
+func loadScenario(path, proto string, fs *flag.FlagSet, axes ...string) (scenario, error) {
 	var clash []string
 	fs.Visit(func(f *flag.Flag) {
-		if slices.Contains(scenarioFlags, f.Name) {
+		if slices.Contains(scenarioFlags, f.Name) && !slices.Contains(axes, f.Name) {
 			clash = append(clash, "-"+f.Name)
 		}
 	})
@@ -71,7 +73,9 @@ func loadScenario(path, proto string, fs *flag.FlagSet) (scenario, error) {
 		return scenario{}, fmt.Errorf("%s: unknown keys %v", path, keys)
 	}
 	switch {
-	case sc.Proto != proto:
+	case proto == "" && sc.Proto == "":
+		return scenario{}, fmt.Errorf("%s: say which run it describes (proto = ...)", path)
+	case proto != "" && sc.Proto != proto:
 		return scenario{}, fmt.Errorf("%s describes a %q run, not %q", path, sc.Proto, proto)
 	case sc.Bytes <= 0:
 		return scenario{}, errors.New("bytes must be positive")

@@ -23,8 +23,8 @@ import (
 // runSweep repeats one experiment over a range of loss rates and ARQ
 // schemes and writes one CSV row per run.
 func runSweep(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim sweep", "[-proto transfer|echo|http] [-loss FROM:TO:STEP] [-arq saw,gbn,sr] [-out FILE.csv] [-plot FILE.svg] [link flags]",
-		"Runs the transfer, echo or http experiment once per loss rate and ARQ scheme, on\nthe wall clock, and writes one CSV row per run (- for stdout). Other link flags as\nfor 'netsim transfer'.", stderr)
+	cmd := cli.New("netsim sweep", "[-proto transfer|echo|http] [-loss FROM:TO:STEP] [-arq saw,gbn,sr] [-out FILE.csv] [-plot FILE.svg] [link flags | -scenario FILE.toml]",
+		"Runs the transfer, echo or http experiment once per loss rate and ARQ scheme, on\nthe wall clock, and writes one CSV row per run (- for stdout). Other link flags as\nfor 'netsim transfer'; or -scenario gives the experiment swept, -loss and -arq its axes.", stderr)
 	faults := linkFlags(cmd.Flags)
 	proto := cmd.Flags.String("proto", "transfer", "experiment: transfer, echo or http (2 GETs of a -bytes file through httpd)")
 	lossRange := lossRangeFlag(cmd.Flags)
@@ -36,11 +36,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	plotFile := cmd.Flags.String("plot", "", "also draw goodput against loss, one line per scheme, to this file (.svg, .png or .pdf)")
 	timeout := cmd.Flags.Duration("timeout", 2*time.Minute, "give up on one run after this long")
 	minRTO := cmd.Flags.Duration("min-rto", 200*time.Millisecond, "smallest retransmission timeout")
+	scenarioFile := cmd.Flags.String("scenario", "", "read the experiment swept (proto, link faults, window, bytes, seed, timeout) from this TOML file; -loss and -arq still give the axes")
 	if code, done := cmd.Parse(args); done {
 		return code
-	}
-	if *proto != "transfer" && *proto != "echo" && *proto != "http" {
-		return cmd.Usagef("-proto must be transfer, echo or http")
 	}
 	losses := lossRange.values
 	var schemes []rdt.ARQ
@@ -51,15 +49,33 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		}
 		schemes = append(schemes, a)
 	}
-	base, err := faults()
-	if err != nil {
-		return cmd.Usagef("%v", err)
+	var base scenario
+	if *scenarioFile != "" {
+		var err error
+		if isSet(cmd.Flags, "proto") {
+			return cmd.Usagef("-scenario names the proto; drop -proto")
+		}
+		if base, err = loadScenario(*scenarioFile, "", cmd.Flags, "loss", "arq"); err != nil {
+			return cmd.Usagef("%v", err)
+		}
+	} else {
+		f, err := faults()
+		if err != nil {
+			return cmd.Usagef("%v", err)
+		}
+		base = scenario{Proto: *proto, Seed: *seed, Faults: f, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout}
+	}
+	if base.Proto != "transfer" && base.Proto != "echo" && base.Proto != "http" {
+		return cmd.Usagef("-proto must be transfer, echo or http, not %q", base.Proto)
+	}
+	point := func(a rdt.ARQ, loss float64) scenario {
+		sc := base
+		sc.ARQ, sc.Faults.Loss = a, loss
+		return sc
 	}
 	for _, a := range schemes {
 		for _, loss := range losses {
-			f := base
-			f.Loss = loss
-			if err := (scenario{Faults: f, ARQ: a, Window: *window, MSS: 1200, Timeout: *timeout}).check(); err != nil {
+			if err := point(a, loss).check(); err != nil {
 				return cmd.Usagef("%v", err)
 			}
 		}
@@ -80,9 +96,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	failed := 0
 	for _, a := range schemes {
 		for _, loss := range losses {
-			f := base
-			f.Loss = loss
-			rep := sweepPoint(scenario{Proto: *proto, Seed: *seed, Faults: f, ARQ: a, Window: *window, MSS: 1200, Bytes: *size, MinRTO: *minRTO, Timeout: *timeout})
+			rep := sweepPoint(point(a, loss))
 			why := rep.Error
 			if !rep.OK {
 				failed++
@@ -96,7 +110,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 				sent += l.Sent
 				dropped += l.DroppedTotal()
 			}
-			cw.Write([]string{*proto, string(a), strconv.FormatFloat(loss, 'g', -1, 64), strconv.FormatUint(*seed, 10), strconv.Itoa(*size),
+			cw.Write([]string{base.Proto, string(a), strconv.FormatFloat(loss, 'g', -1, 64), strconv.FormatUint(base.Seed, 10), strconv.Itoa(base.Bytes),
 				strconv.FormatBool(rep.OK), strconv.FormatFloat(rep.Completion.Seconds(), 'f', 4, 64), strconv.FormatFloat(rep.Goodput, 'f', 0, 64),
 				strconv.FormatUint(rep.Client.Retransmits, 10), strconv.FormatUint(rep.Client.Timeouts, 10),
 				strconv.FormatUint(sent, 10), strconv.FormatUint(dropped, 10), why})
@@ -112,7 +126,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return cmd.Failf("%v", err)
 	}
 	if *plotFile != "" {
-		if err := drawSweep(*plotFile, *proto, schemes, curves); err != nil {
+		if err := drawSweep(*plotFile, base.Proto, schemes, curves); err != nil {
 			return cmd.Failf("plot: %v", err)
 		}
 	}
@@ -222,4 +236,11 @@ func drawSweep(path, proto string, schemes []rdt.ARQ, curves map[rdt.ARQ]plotter
 		return err
 	}
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
+
+// isSet says whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
