@@ -97,7 +97,10 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return failOrUsage(cmd, err)
 	}
 	raw, err := mail.Compose(msg)
-	if err != nil {
+	switch {
+	case errors.Is(err, mail.ErrHeaderInjection) || errors.Is(err, mail.ErrTooLong):
+		return cmd.Usagef("%v", err) // a header value from the flags (-subject, a name, an -attach file name)
+	case err != nil:
 		return cmd.Failf("%v", err)
 	}
 	if o.dryRun {

@@ -238,8 +238,9 @@ func TestUsageErrors(t *testing.T) {
 	}
 	is := is.New(t)
 	code, _, stderr := runCmd(t, "-server", "x:25", "-from", "a@example.com", "-to", "b@example.com", "-subject", "hi\r\nBcc: v@example.com", "-dry-run")
-	is.Equal(code, 1) // header injection refused before anything is sent
-	is.True(strings.Contains(stderr, "CR, LF"))
+	is.Equal(code, 2)                           // header injection: a bad flag, refused before anything is sent
+	is.True(strings.Contains(stderr, "CR, LF")) // saying why
+	is.True(strings.Contains(stderr, "usage:")) // with the usage
 }
 
 // A -helo with CR/LF would make the server read "EHLO x" then "RSET": it
