@@ -211,3 +211,40 @@ func TestTimestampsKeepGoBackNFromBackingOffForEver(t *testing.T) {
 	is.True(tsRTO < 2*time.Second)     // timestamps: every ACK for new data is a sample, the RTO comes back down
 	is.True(tsTook*5 < karnTook)       // and the transfer is many times faster
 }
+
+// TestKarnsRuleWithoutTimestamps: a data packet is lost once and resent.
+// Without timestamps (Config.NoTimestamps) the ACK of the resent packet is
+// ambiguous, so by Karn's rule it gives no RTT sample and the backed-off
+// RTO stays; with timestamps (the default) the ACK echoes the resent
+// copy's TSval, an exact sample, and the RTO comes back down at once.
+func TestKarnsRuleWithoutTimestamps(t *testing.T) {
+	for _, noTS := range []bool{true, false} {
+		t.Run(fmt.Sprintf("NoTimestamps=%v", noTS), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				is := is.New(t)
+				// client→server packets: #0 SYN, #1 ACK of the SYNACK, #2 the data.
+				up := sim.Faults{Latency: 10 * time.Millisecond, DropPackets: []uint64{2}}
+				w := newWorld(t, 1, rdt.Config{ARQ: rdt.StopAndWait, NoTimestamps: noTS, Settle: true}, up, sim.Faults{Latency: 10 * time.Millisecond})
+				defer w.net.Close()
+				c, s, stop := w.pipe(t)
+				defer stop()
+				_, err := c.Write([]byte("once lost"))
+				is.NoErr(err)
+				_, err = io.ReadFull(s, make([]byte, 9))
+				is.NoErr(err)                     // arrives, resent
+				time.Sleep(50 * time.Millisecond) // its ACK is back at the client (10 ms)
+				st := c.(*rdt.Conn).Stats()
+				is.Equal(st.Retransmits, uint64(1)) // one resend
+				is.Equal(st.BytesSent, uint64(9))   // acknowledged
+				last := st.RTOHistory[len(st.RTOHistory)-1]
+				if noTS {
+					is.Equal(last.Sample, time.Duration(0)) // Karn: the last change is the backoff, no sample from the resent packet
+					is.Equal(st.RTO, 400*time.Millisecond)  // the backed-off RTO stays
+				} else {
+					is.True(last.Sample > 0)               // the echoed timestamp dates the resent copy: a sample
+					is.Equal(st.RTO, 200*time.Millisecond) // and the RTO is back at its floor
+				}
+			})
+		})
+	}
+}
