@@ -329,3 +329,29 @@ func TestSweepFromAScenarioFile(t *testing.T) {
 		is.Equal(Run(args, &stdout, &stderr), 2) // usage error
 	}
 }
+
+// TestPingScenarioFile: netsim ping reads a whole experiment from TOML too;
+// giving a flag it replaces, or a file for another run, is a usage error.
+func TestPingScenarioFile(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ping.toml")
+	is.NoErr(os.WriteFile(file, []byte("proto = \"ping\"\nseed = 7\ncount = 30\ninterval = \"5ms\"\n[faults]\nlatency = \"2ms\"\nloss = 0.1\n"), 0o644))
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"ping", "-scenario", file, "-json"}, &stdout, &stderr)
+	var rep struct {
+		OK     bool
+		Seed   uint64
+		Faults sim.Faults
+		Ping   struct{ Transmitted uint64 }
+	}
+	is.NoErr(json.Unmarshal(stdout.Bytes(), &rep))
+	is.Equal(rep.Ping.Transmitted, uint64(30)) // the file's count
+	is.Equal(rep.Seed, uint64(7))              // its seed
+	is.Equal(rep.Faults.Loss, 0.1)             // its faults
+	is.Equal(code, exitCode(rep.OK))           // exit status from the check
+	other := filepath.Join(dir, "echo.toml")
+	is.NoErr(os.WriteFile(other, []byte("proto = \"echo\"\n"), 0o644))
+	is.Equal(Run([]string{"ping", "-scenario", file, "-c", "5"}, &stdout, &stderr), 2) // described twice
+	is.Equal(Run([]string{"ping", "-scenario", other}, &stdout, &stderr), 2)           // not a ping run
+}

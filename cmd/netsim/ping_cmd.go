@@ -26,7 +26,7 @@ type pingReport struct {
 
 // runPing pings pingd (protocols/ping, unchanged) across one simulated link.
 func runPing(args []string, stdout, stderr io.Writer) int {
-	cmd := cli.New("netsim ping", "[-c N] [-i D] [-W D] [-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-rate R] [-seed N] [-json] [-trace FILE.mmd] [-pcap FILE.pcap]",
+	cmd := cli.New("netsim ping", "[-c N] [-i D] [-W D] [-loss P] [-latency D] [-jitter D] [-dup P] [-reorder P] [-rate R] [-seed N] [-scenario FILE.toml] [-json] [-trace FILE.mmd] [-pcap FILE.pcap]",
 		"Serves pingd (protocols/ping, without its own loss) on host \"server\" and pings it\nfrom host \"laptop\" across one simulated link with the faults given (both ways);\nchecks that every probe is accounted for and that each reply the link delivered was\ncounted.", stderr)
 	faults := linkFlags(cmd.Flags)
 	count := cmd.Flags.Int("c", 20, "probes to send")
@@ -35,27 +35,38 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 	seed := cmd.Flags.Uint64("seed", 1, "seed of every fault's PRNG")
 	asJSON := cmd.Flags.Bool("json", false, "print the report as JSON")
 	out := addCaptureFlags(cmd.Flags)
+	scenarioFile := cmd.Flags.String("scenario", "", "read the whole experiment (seed, count, interval, wait, link faults) from this TOML file instead of the flags")
 	if code, done := cmd.Parse(args); done {
 		return code
 	}
 	if cmd.Flags.NArg() > 0 {
 		return cmd.Usagef("unexpected argument %q", cmd.Flags.Arg(0))
 	}
-	f, err := faults()
-	if err == nil {
-		err = f.Validate()
+	var ps pingScenario
+	if *scenarioFile != "" {
+		var err error
+		if ps, err = loadPingScenario(*scenarioFile, cmd.Flags); err != nil {
+			return cmd.Usagef("%v", err)
+		}
+	} else {
+		f, err := faults()
+		if err == nil {
+			err = f.Validate()
+		}
+		if err != nil {
+			return cmd.Usagef("%v", err)
+		}
+		if *count <= 0 || *interval <= 0 || *timeout <= 0 {
+			return cmd.Usagef("-c, -i and -W must be positive")
+		}
+		ps = pingScenario{Proto: "ping", Seed: *seed, Count: *count, Interval: *interval, Wait: *timeout, Faults: f}
 	}
-	if err != nil {
-		return cmd.Usagef("%v", err)
-	}
-	if *count <= 0 || *interval <= 0 || *timeout <= 0 {
-		return cmd.Usagef("-c, -i and -W must be positive")
-	}
+	f := ps.Faults
 	var lines io.Writer = stdout
 	if *asJSON {
 		lines = io.Discard
 	}
-	rep := pingOverSim(context.Background(), *seed, f, *count, *interval, *timeout, lines, out.keep())
+	rep := pingOverSim(context.Background(), ps.Seed, f, ps.Count, ps.Interval, ps.Wait, lines, out.keep())
 	if err := out.write(rep.start, rep.records); err != nil {
 		return cmd.Failf("%v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"netstages/sim"
 	"netstages/sim/rdt"
 )
 
@@ -47,30 +48,10 @@ const maxScenarioSize = 1 << 20
 // sweep); axes names the flags that may still be given beside the file
 // (a sweep's -loss and -arq, which vary around it).
 func loadScenario(path, proto string, fs *flag.FlagSet, axes ...string) (scenario, error) {
-	var clash []string
-	fs.Visit(func(f *flag.Flag) {
-		if slices.Contains(scenarioFlags, f.Name) && !slices.Contains(axes, f.Name) {
-			clash = append(clash, "-"+f.Name)
-		}
-	})
-	if len(clash) > 0 {
-		return scenario{}, fmt.Errorf("-scenario describes the whole run; drop %s", strings.Join(clash, ", "))
-	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return scenario{}, err
-	}
-	if info.Size() > maxScenarioSize {
-		return scenario{}, fmt.Errorf("%s: over %d bytes", path, maxScenarioSize)
-	}
 	sc := scenario{Proto: proto, Seed: 1, ARQ: rdt.SelectiveRepeat, Window: 32, MSS: 1200, Bytes: 1 << 20,
 		MinRTO: 200 * time.Millisecond, Timeout: 5 * time.Minute}
-	md, err := toml.DecodeFile(path, &sc)
-	if err != nil {
-		return scenario{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if keys := md.Undecoded(); len(keys) > 0 {
-		return scenario{}, fmt.Errorf("%s: unknown keys %v", path, keys)
+	if err := decodeScenario(path, &sc, fs, scenarioFlags, axes); err != nil {
+		return scenario{}, err
 	}
 	switch {
 	case proto == "" && sc.Proto == "":
@@ -84,4 +65,73 @@ func loadScenario(path, proto string, fs *flag.FlagSet, axes ...string) (scenari
 		return scenario{}, err
 	}
 	return sc, sc.check()
+}
+
+// decodeScenario reads the TOML file at path into into, after checking
+// that none of the flags the file replaces (but axes) was also given.
+func decodeScenario(path string, into any, fs *flag.FlagSet, replaces, axes []string) error {
+	var clash []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(replaces, f.Name) && !slices.Contains(axes, f.Name) {
+			clash = append(clash, "-"+f.Name)
+		}
+	})
+	if len(clash) > 0 {
+		return fmt.Errorf("-scenario describes the whole run; drop %s", strings.Join(clash, ", "))
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if info.Size() > maxScenarioSize {
+		return fmt.Errorf("%s: over %d bytes", path, maxScenarioSize)
+	}
+	md, err := toml.DecodeFile(path, into)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if keys := md.Undecoded(); len(keys) > 0 {
+		return fmt.Errorf("%s: unknown keys %v", path, keys)
+	}
+	return nil
+}
+
+// pingScenario is a ping experiment as a TOML file:
+//
+//	proto = "ping"
+//	seed = 7
+//	count = 100         # -c
+//	interval = "10ms"   # -i
+//	wait = "1s"         # -W
+//	[faults]
+//	latency = "20ms"
+//	loss = 0.1
+type pingScenario struct {
+	Proto    string        `toml:"proto"`
+	Seed     uint64        `toml:"seed"`
+	Count    int           `toml:"count"`
+	Interval time.Duration `toml:"interval"`
+	Wait     time.Duration `toml:"wait"`
+	Faults   sim.Faults    `toml:"faults"`
+}
+
+// pingScenarioFlags are the flags a ping scenario file replaces.
+func pingScenarioFlags() []string {
+	return []string{"latency", "jitter", "loss", "burst", "dup", "reorder", "corrupt", "rate", "queue", "mtu", "seed", "c", "i", "W"}
+}
+
+// loadPingScenario reads a ping experiment, with netsim ping's defaults
+// for what the file leaves out.
+func loadPingScenario(path string, fs *flag.FlagSet) (pingScenario, error) {
+	ps := pingScenario{Seed: 1, Count: 20, Interval: 10 * time.Millisecond, Wait: time.Second, Faults: sim.Faults{Latency: 10 * time.Millisecond}}
+	if err := decodeScenario(path, &ps, fs, pingScenarioFlags(), nil); err != nil {
+		return pingScenario{}, err
+	}
+	switch {
+	case ps.Proto != "ping":
+		return pingScenario{}, fmt.Errorf("%s describes a %q run, not \"ping\"", path, ps.Proto)
+	case ps.Count <= 0 || ps.Interval <= 0 || ps.Wait <= 0:
+		return pingScenario{}, errors.New("count, interval and wait must be positive")
+	}
+	return ps, ps.Faults.Validate()
 }
