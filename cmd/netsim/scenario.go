@@ -17,8 +17,10 @@ import (
 
 // scenarioFlags are the flags a scenario file replaces; giving both is a
 // usage error, so a run is described in exactly one place.
-var scenarioFlags = []string{"latency", "jitter", "loss", "burst", "dup", "reorder", "corrupt", "rate", "queue", "mtu",
-	"arq", "window", "mss", "bytes", "seed", "timeout", "min-rto"}
+func scenarioFlags() []string {
+	return []string{"latency", "jitter", "loss", "burst", "dup", "reorder", "corrupt", "rate", "queue", "mtu",
+		"arq", "window", "mss", "bytes", "seed", "timeout", "min-rto"}
+}
 
 // maxScenarioSize bounds the TOML file read.
 const maxScenarioSize = 1 << 20
@@ -50,7 +52,7 @@ const maxScenarioSize = 1 << 20
 func loadScenario(path, proto string, fs *flag.FlagSet, axes ...string) (scenario, error) {
 	sc := scenario{Proto: proto, Seed: 1, ARQ: rdt.SelectiveRepeat, Window: 32, MSS: 1200, Bytes: 1 << 20,
 		MinRTO: 200 * time.Millisecond, Timeout: 5 * time.Minute}
-	if err := decodeScenario(path, &sc, fs, scenarioFlags, axes); err != nil {
+	if err := decodeScenario(path, &sc, fs, scenarioFlags(), axes); err != nil {
 		return scenario{}, err
 	}
 	switch {
