@@ -90,7 +90,7 @@ func (g Graph) DOT() string {
 		if n.Role == RoleStore {
 			shape = ", shape=cylinder"
 		}
-		fmt.Fprintf(&b, "  %q [label=%q, fillcolor=%q%s];\n", n.Name, label, roleColor(n.Role), shape)
+		fmt.Fprintf(&b, "  %q [label=%q, fillcolor=%q%s];\n", n.Name, label, n.Role.Color(), shape)
 	}
 	for _, e := range g.Edges {
 		style := ""
@@ -128,7 +128,9 @@ func (g Graph) Mermaid() string {
 	return b.String()
 }
 
-func roleColor(r Role) string {
+// Color is the fill colour of a stage of role r in every picture (DOT,
+// the styled slides and the live page), so they all agree.
+func (r Role) Color() string {
 	switch r {
 	case RoleReader:
 		return "#cfe8fc"

@@ -32,28 +32,6 @@ func roleOrder() []actors.Role {
 		actors.RoleHandler, actors.RoleWriter, actors.RoleFault, actors.RoleStore, actors.RoleOther}
 }
 
-// RoleColor is the fill colour of a stage of role r (the palette of
-// actors.Graph.DOT, so plain and styled pictures agree).
-func RoleColor(r actors.Role) string {
-	switch r {
-	case actors.RoleReader:
-		return "#cfe8fc"
-	case actors.RoleFramer:
-		return "#d9f2d9"
-	case actors.RoleParser:
-		return "#fff2cc"
-	case actors.RoleHandler:
-		return "#fde0c5"
-	case actors.RoleWriter:
-		return "#e8d9f7"
-	case actors.RoleFault:
-		return "#f8cecc"
-	case actors.RoleStore:
-		return "#d5e8e4"
-	}
-	return "#eeeeee"
-}
-
 // DOT renders pipelines as one Graphviz digraph flowing left to right. One
 // pipeline is drawn on its own; several are drawn one above the other, each
 // in a labelled box. A legend of the roles present closes the picture.
@@ -91,7 +69,8 @@ func DOT(pipes ...Pipeline) string {
 }
 
 func writeNodes(b *strings.Builder, indent, prefix string, p Pipeline) {
-	for _, n := range storesAfterCallers(p.Graph) {
+	nodes := byName(p.Graph)
+	for _, n := range storesAfterCallers(p.Graph, nodes) {
 		label := "<b>" + esc(n.Name) + "</b>"
 		if n.Does != "" {
 			label += `<br/><font point-size="10">` + esc(n.Does) + "</font>"
@@ -105,12 +84,12 @@ func writeNodes(b *strings.Builder, indent, prefix string, p Pipeline) {
 			shape = ", shape=cylinder" // state the stages call into, not a stage
 		}
 		fmt.Fprintf(b, "%s%s [label=<%s>, fillcolor=%s, tooltip=%s%s];\n",
-			indent, quote(prefix+n.Name), label, quote(RoleColor(n.Role)), quote(string(n.Role)), shape)
+			indent, quote(prefix+n.Name), label, quote(n.Role.Color()), quote(string(n.Role)), shape)
 	}
 	for _, e := range p.Graph.Edges {
 		style := ""
 		switch {
-		case e.Buffer == actors.CallEdge && isStore(p.Graph, e.To):
+		case e.Buffer == actors.CallEdge && nodes[e.To].Role == actors.RoleStore:
 			// A store sits in its caller's column, right under it.
 			style = ", style=dashed, minlen=0, weight=10"
 		case e.Buffer == actors.CallEdge:
@@ -128,43 +107,36 @@ func writeNodes(b *strings.Builder, indent, prefix string, p Pipeline) {
 // storesAfterCallers lists the nodes with each store right after the
 // stage that calls into it, where Graphviz then stacks it (under the
 // caller, above the chains that follow).
-func storesAfterCallers(g actors.Graph) []actors.Node {
+func storesAfterCallers(g actors.Graph, nodes map[string]actors.Node) []actors.Node {
 	var out []actors.Node
+	placed := map[string]bool{}
 	for _, n := range g.Nodes {
 		if n.Role == actors.RoleStore {
 			continue
 		}
 		out = append(out, n)
 		for _, e := range g.Edges {
-			if e.From == n.Name && e.Buffer == actors.CallEdge && isStore(g, e.To) {
-				out = append(out, node(g, e.To))
+			if e.From == n.Name && e.Buffer == actors.CallEdge && nodes[e.To].Role == actors.RoleStore && !placed[e.To] {
+				out = append(out, nodes[e.To])
+				placed[e.To] = true
 			}
 		}
 	}
 	for _, n := range g.Nodes { // stores nobody calls, last
-		if n.Role == actors.RoleStore && !slices.Contains(out, n) {
+		if n.Role == actors.RoleStore && !placed[n.Name] {
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-func node(g actors.Graph, name string) actors.Node {
+// byName indexes a graph's nodes by name.
+func byName(g actors.Graph) map[string]actors.Node {
+	nodes := make(map[string]actors.Node, len(g.Nodes))
 	for _, n := range g.Nodes {
-		if n.Name == name {
-			return n
-		}
+		nodes[n.Name] = n
 	}
-	return actors.Node{Name: name}
-}
-
-func isStore(g actors.Graph, name string) bool {
-	for _, n := range g.Nodes {
-		if n.Name == name {
-			return n.Role == actors.RoleStore
-		}
-	}
-	return false
+	return nodes
 }
 
 func clusterLabel(p Pipeline) string {
@@ -197,12 +169,12 @@ func legend(pipes []Pipeline, withTitle bool) string {
 	roles := roleOrder()
 	for _, r := range roles {
 		if slices.Contains(present, r) {
-			fmt.Fprintf(&b, `<td bgcolor="%s" border="1" color="#4d4d4d" style="rounded"><font point-size="10">%s</font></td>`, RoleColor(r), r)
+			fmt.Fprintf(&b, `<td bgcolor="%s" border="1" color="#4d4d4d" style="rounded"><font point-size="10">%s</font></td>`, r.Color(), r)
 		}
 	}
 	for _, r := range present {
 		if !slices.Contains(roles, r) {
-			fmt.Fprintf(&b, `<td bgcolor="%s" border="1"><font point-size="10">%s</font></td>`, RoleColor(r), esc(string(r)))
+			fmt.Fprintf(&b, `<td bgcolor="%s" border="1"><font point-size="10">%s</font></td>`, r.Color(), esc(string(r)))
 		}
 	}
 	b.WriteString("</tr></table>")

@@ -37,15 +37,15 @@ func graph() actors.Graph {
 func TestDOTStylesForASlide(t *testing.T) {
 	is := is.New(t)
 	dot := graphview.DOT(graphview.Pipeline{Graph: graph(), Counts: map[string]graphview.Counts{"handler": {In: 7, Out: 6, Queued: 1}}})
-	is.True(strings.Contains(dot, "rankdir=LR"))                                               // flows left to right
-	is.True(strings.Contains(dot, `fillcolor="`+graphview.RoleColor(actors.RoleReader)+`"`))   // coloured by role
-	is.True(strings.Contains(dot, "reads &lt;bytes&gt; &amp; more"))                           // HTML label text is escaped
-	is.True(strings.Contains(dot, `says &#34;hi&#34;`))                                        // quotes too
-	is.True(strings.Contains(dot, `label="[]demo.Reply (direct call)", style=dashed`))         // fused edge is dashed
-	is.True(strings.Contains(dot, `label="[]demo.Chunk (buf 4)"`))                             // edges say what flows
-	is.True(strings.Contains(dot, "in 7 | out 6 | queued 1"))                                  // counts annotate the stage
-	is.True(strings.Contains(dot, `<td bgcolor="`+graphview.RoleColor(actors.RoleWriter)+`"`)) // a legend of the roles
-	is.True(!strings.Contains(dot, graphview.RoleColor(actors.RoleFault)))                     // only roles present
+	is.True(strings.Contains(dot, "rankdir=LR"))                                       // flows left to right
+	is.True(strings.Contains(dot, `fillcolor="`+actors.RoleReader.Color()+`"`))        // coloured by role
+	is.True(strings.Contains(dot, "reads &lt;bytes&gt; &amp; more"))                   // HTML label text is escaped
+	is.True(strings.Contains(dot, `says &#34;hi&#34;`))                                // quotes too
+	is.True(strings.Contains(dot, `label="[]demo.Reply (direct call)", style=dashed`)) // fused edge is dashed
+	is.True(strings.Contains(dot, `label="[]demo.Chunk (buf 4)"`))                     // edges say what flows
+	is.True(strings.Contains(dot, "in 7 | out 6 | queued 1"))                          // counts annotate the stage
+	is.True(strings.Contains(dot, `<td bgcolor="`+actors.RoleWriter.Color()+`"`))      // a legend of the roles
+	is.True(!strings.Contains(dot, actors.RoleFault.Color()))                          // only roles present
 }
 
 // TestDOTCallEdgeDoesNotRank: a call into another chain (the proxy's
@@ -82,12 +82,12 @@ func TestSVGDrawsEveryStageAndEdge(t *testing.T) {
 		is.True(strings.Contains(svg, `data-stage="`+n.Name+`"`)) // a box per stage
 		is.True(strings.Contains(svg, ">"+n.Name+"</text>"))      // named
 	}
-	is.True(strings.Contains(svg, "reads &lt;bytes&gt; &amp; more"))                    // text escaped
-	is.Equal(strings.Count(svg, `class="edge"`), len(g.Edges))                          // an arrow per edge
-	is.True(strings.Contains(svg, `stroke-dasharray`))                                  // the direct call is dashed
-	is.True(strings.Contains(svg, ">in 3 | out 0 | queued 0</text>"))                   // counts annotate the stage
-	is.True(strings.Contains(svg, `fill="`+graphview.RoleColor(actors.RoleReader)+`"`)) // coloured by role
-	is.NoErr(xml.Unmarshal([]byte(svg), new(struct{})))                                 // well-formed XML
+	is.True(strings.Contains(svg, "reads &lt;bytes&gt; &amp; more"))       // text escaped
+	is.Equal(strings.Count(svg, `class="edge"`), len(g.Edges))             // an arrow per edge
+	is.True(strings.Contains(svg, `stroke-dasharray`))                     // the direct call is dashed
+	is.True(strings.Contains(svg, ">in 3 | out 0 | queued 0</text>"))      // counts annotate the stage
+	is.True(strings.Contains(svg, `fill="`+actors.RoleReader.Color()+`"`)) // coloured by role
+	is.NoErr(xml.Unmarshal([]byte(svg), new(struct{})))                    // well-formed XML
 }
 
 func TestSVGLaysOutChainsLeftToRight(t *testing.T) {

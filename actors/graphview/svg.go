@@ -57,10 +57,7 @@ func SVG(pipes ...Pipeline) string {
 // sits in its caller's column, on a row between the caller's chain and the
 // next.
 func layout(g actors.Graph) (col, row map[string]int, rows int) {
-	role := make(map[string]actors.Role, len(g.Nodes))
-	for _, n := range g.Nodes {
-		role[n.Name] = n.Role
-	}
+	nodes := byName(g)
 	chained := func(e actors.Edge) bool { return e.Buffer != actors.CallEdge }
 	col = make(map[string]int, len(g.Nodes))
 	for range g.Nodes { // longest paths settle within len(nodes) rounds in a DAG
@@ -68,7 +65,7 @@ func layout(g actors.Graph) (col, row map[string]int, rows int) {
 			switch {
 			case chained(e):
 				col[e.To] = max(col[e.To], col[e.From]+1)
-			case role[e.To] == actors.RoleStore:
+			case nodes[e.To].Role == actors.RoleStore:
 				col[e.To] = col[e.From]
 			}
 		}
@@ -87,7 +84,7 @@ func layout(g actors.Graph) (col, row map[string]int, rows int) {
 	}
 	row = make(map[string]int, len(g.Nodes))
 	base := 0
-	for _, pt := range partOrder(g, part, role) {
+	for _, pt := range partOrder(g, part, nodes) {
 		used := map[int]int{} // column → rows used in this part
 		height := 0
 		for _, n := range g.Nodes {
@@ -105,11 +102,11 @@ func layout(g actors.Graph) (col, row map[string]int, rows int) {
 
 // partOrder lists the chains top to bottom: in node order, each store
 // right after the chain that calls into it.
-func partOrder(g actors.Graph, part map[string]int, role map[string]actors.Role) []int {
+func partOrder(g actors.Graph, part map[string]int, nodes map[string]actors.Node) []int {
 	storeOf := map[int][]int{} // caller's part → parts of the stores it calls
 	placed := map[int]bool{}
 	for _, e := range g.Edges {
-		if e.Buffer == actors.CallEdge && role[e.To] == actors.RoleStore {
+		if e.Buffer == actors.CallEdge && nodes[e.To].Role == actors.RoleStore {
 			storeOf[part[e.From]] = append(storeOf[part[e.From]], part[e.To])
 			placed[part[e.To]] = true
 		}
@@ -182,7 +179,7 @@ func drawPipeline(b *strings.Builder, p Pipeline, y int) (height, width int) {
 		x, ny := at(n.Name)
 		fmt.Fprintf(b, `<g class="node" data-stage="%s"><title>%s</title>`, esc(n.Name), esc(string(n.Role)))
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" rx="9" fill="%s" stroke="#4d4d4d" stroke-width="1.2"/>`,
-			x, ny, boxW, boxH, RoleColor(n.Role))
+			x, ny, boxW, boxH, n.Role.Color())
 		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="%g" font-weight="bold" text-anchor="middle">%s</text>`,
 			x+boxW/2, ny+18, svgFont, esc(n.Name))
 		for i, l := range nodeLines(p, n) {
@@ -245,7 +242,7 @@ func drawLegend(b *strings.Builder, pipes []Pipeline, y int) int {
 		}
 		w := textW(string(r), svgSmall) + 16
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="20" rx="6" fill="%s" stroke="#4d4d4d"/><text x="%d" y="%d" font-size="%g" text-anchor="middle">%s</text>`,
-			x, y+4, w, RoleColor(r), x+w/2, y+18, svgSmall, html.EscapeString(string(r)))
+			x, y+4, w, r.Color(), x+w/2, y+18, svgSmall, html.EscapeString(string(r)))
 		x += w + 6
 	}
 	b.WriteString("\n")
