@@ -189,17 +189,9 @@ func run(sc scenario, keep bool) report {
 		rep.Client = conn.(*rdt.Conn).Stats()
 		rep.graphs = []actors.Graph{link.Graph("client"), conn.(*rdt.Conn).SendGraph(), conn.(*rdt.Conn).RecvGraph()}
 		// A server still resending to a client that has gone (its last
-		// ACK lost) would linger for minutes of backoff: give it a while,
-		// then closing the network ends it.
-		lingered, stop := context.WithTimeout(ctx, linger)
-		select {
-		case rep.Server = <-serverStats:
-		case <-lingered.Done():
-			nw.Close()
-			rep.Server = <-serverStats
-		}
-		stop()
-		server.Wait(ctx)
+		// ACK lost) is given the linger, then the network closes under it.
+		endStacks(ctx, nw, linger, server)
+		rep.Server = <-serverStats
 	}
 	if rep.OK { // a run that failed delivered nothing it can be credited for
 		rep.Goodput = float64(sc.Bytes*8) / rep.Completion.Seconds()
