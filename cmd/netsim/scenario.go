@@ -18,8 +18,13 @@ import (
 // scenarioFlags are the flags a scenario file replaces; giving both is a
 // usage error, so a run is described in exactly one place.
 func scenarioFlags() []string {
-	return []string{"latency", "jitter", "loss", "burst", "dup", "reorder", "corrupt", "rate", "queue", "mtu",
-		"arq", "window", "mss", "bytes", "seed", "timeout", "min-rto"}
+	return append(linkFlagNames(), "arq", "window", "mss", "bytes", "seed", "timeout", "min-rto")
+}
+
+// linkFlagNames are the flags linkFlags registers: what a scenario file's
+// [faults] table replaces.
+func linkFlagNames() []string {
+	return []string{"latency", "jitter", "loss", "burst", "dup", "reorder", "corrupt", "rate", "queue", "mtu"}
 }
 
 // maxScenarioSize bounds the TOML file read.
@@ -119,7 +124,7 @@ type pingScenario struct {
 
 // pingScenarioFlags are the flags a ping scenario file replaces.
 func pingScenarioFlags() []string {
-	return []string{"latency", "jitter", "loss", "burst", "dup", "reorder", "corrupt", "rate", "queue", "mtu", "seed", "c", "i", "W"}
+	return append(linkFlagNames(), "seed", "c", "i", "W")
 }
 
 // loadPingScenario reads a ping experiment, with netsim ping's defaults
