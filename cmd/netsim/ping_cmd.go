@@ -50,16 +50,13 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		f, err := faults()
-		if err == nil {
-			err = f.Validate()
-		}
 		if err != nil {
 			return cmd.Usagef("%v", err)
 		}
-		if *count <= 0 || *interval <= 0 || *timeout <= 0 {
-			return cmd.Usagef("-c, -i and -W must be positive")
-		}
 		ps = pingScenario{Proto: "ping", Seed: *seed, Count: *count, Interval: *interval, Wait: *timeout, Faults: f}
+		if err := ps.check(); err != nil {
+			return cmd.Usagef("%v", err)
+		}
 	}
 	f := ps.Faults
 	var lines io.Writer = stdout

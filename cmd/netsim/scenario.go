@@ -134,11 +134,16 @@ func loadPingScenario(path string, fs *flag.FlagSet) (pingScenario, error) {
 	if err := decodeScenario(path, &ps, fs, pingScenarioFlags(), nil); err != nil {
 		return pingScenario{}, err
 	}
-	switch {
-	case ps.Proto != "ping":
+	if ps.Proto != "ping" {
 		return pingScenario{}, fmt.Errorf("%s describes a %q run, not \"ping\"", path, ps.Proto)
-	case ps.Count <= 0 || ps.Interval <= 0 || ps.Wait <= 0:
-		return pingScenario{}, errors.New("count, interval and wait must be positive")
 	}
-	return ps, ps.Faults.Validate()
+	return ps, ps.check()
+}
+
+// check rejects a ping experiment that cannot run, from flags or a file.
+func (ps pingScenario) check() error {
+	if ps.Count <= 0 || ps.Interval <= 0 || ps.Wait <= 0 {
+		return errors.New("the count (-c), interval (-i) and wait (-W) must be positive")
+	}
+	return ps.Faults.Validate()
 }
