@@ -710,13 +710,7 @@ func (d *direction) deliver(ctx context.Context, b batch, _ bool) error {
 				d.putRun(to, run)
 				to, run = d.host.inbox(p.From, p.To), make([][]byte, 0, len(b))
 			}
-			for i := range p.Copies {
-				payload := p.Payload
-				if i > 0 {
-					payload = slices.Clone(p.Payload)
-				}
-				run = append(run, payload)
-			}
+			run = appendCopies(run, p)
 			d.release()
 		case d.direct:
 			// Not on a fault-free link; but a direct send's Packets live in
@@ -770,14 +764,20 @@ func (d *direction) handOverDue(now time.Time) {
 // and may recycle it into a sender's next segment.
 func (d *direction) handOver(p *Packet) {
 	to := d.host.inbox(p.From, p.To)
-	copies := make([][]byte, p.Copies)
-	copies[0] = p.Payload
-	for i := 1; i < len(copies); i++ {
-		copies[i] = slices.Clone(p.Payload)
-	}
-	for _, payload := range copies {
+	for _, payload := range appendCopies(make([][]byte, 0, p.Copies), p) {
 		d.putRun(to, [][]byte{payload})
 	}
+}
+
+// appendCopies appends every copy of p's payload to run: the original, then
+// a clone for each duplicate. Nothing is handed over yet, so the clones are
+// all made while the original is still the link's.
+func appendCopies(run [][]byte, p *Packet) [][]byte {
+	run = append(run, p.Payload)
+	for range p.Copies - 1 {
+		run = append(run, slices.Clone(p.Payload))
+	}
+	return run
 }
 
 // dueHeap orders packets by due time, then by index: ties go in send order.
